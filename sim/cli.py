@@ -1,0 +1,138 @@
+"""The ``kazsim`` command line."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sim.data import SEEDS_DIR, ObservedData
+from sim.errors import KazsimInputError
+from sim.events import DEATH_COLUMNS, monthly_series, regional_series
+from sim.provenance import atomic_write_text
+
+app = typer.Typer(
+    help="kazsim: militancy and counter-terrorism policing in Kazakhstan, 2011 (agent-based, Mesa).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(width=None if sys.stdout.isatty() else 160)
+error_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable)
+
+
+@app.callback()
+def kazsim() -> None:
+    """kazsim: militancy and counter-terrorism policing in Kazakhstan, 2011 (agent-based, Mesa)."""
+
+
+def reports_input_errors(command: F) -> F:
+    """Turn bad input into a one-line message on stderr and exit status 2, with no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KazsimInputError as error:
+            error_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def frame_table(frame: pd.DataFrame, title: str, columns: dict[str, str] | None = None) -> Table:
+    """A rich table of a DataFrame: ``columns`` maps column names to short headers."""
+    columns = columns or {str(c): str(c) for c in frame.columns}
+    table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
+    for column, header in columns.items():
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(header, justify="right" if numeric else "left", no_wrap=True, overflow="ellipsis",
+                         max_width=None if numeric else 34)
+    for _, row in frame[list(columns)].iterrows():
+        table.add_row(*(row[c].strftime("%Y-%m-%d") if hasattr(row[c], "strftime") else str(row[c]) for c in columns))
+    return table
+
+
+def incident_view(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Incidents with compact columns for printing."""
+    deaths = incidents[list(DEATH_COLUMNS)].astype(str).agg("/".join, axis=1)
+    return incidents.assign(
+        region=incidents["region"].str.replace(" Region", "", regex=False),
+        deaths=deaths,
+        seed=incidents["seed_documented"].map({True: "yes", False: "domain"}),
+    )
+
+
+@app.command()
+@reports_input_errors
+def data(
+    seeds: Annotated[Path, typer.Option(help="Folder holding the seed data.")] = SEEDS_DIR,
+    seed_only: Annotated[
+        bool, typer.Option("--seed-only", help="Only incidents documented by the seed articles.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write incidents, monthly and regional series as CSV here.")
+    ] = None,
+) -> None:
+    """Print the observed 2011 incidents and their monthly series."""
+    observed = ObservedData(seeds)
+    observed.validate()
+    incidents = observed.seed_incidents if seed_only else observed.incidents
+    monthly = monthly_series(incidents)
+    regional = regional_series(incidents, observed.regions["region"])
+
+    console.print(
+        frame_table(
+            incident_view(incidents),
+            f"Observed incidents, 2011 ({len(incidents)} rows; deaths = security/civilian/militant/unknown; "
+            "seed = documented by a seed article, domain = only by the domain notes)",
+            {"id": "id", "date": "date", "region": "region", "place": "place", "kind": "kind",
+             "initiator": "by", "deaths": "deaths s/c/m/u", "injured": "inj", "arrests": "arr", "seed": "seed"},
+        )
+    )
+    month_view = monthly.reset_index().assign(month=lambda f: f["month"].astype(str))
+    console.print(
+        frame_table(
+            month_view,
+            "Monthly series",
+            {"month": "month", "incidents": "incidents", "attacks": "attacks", "state_operations": "state ops",
+             "deaths_security": "d.sec", "deaths_civilian": "d.civ", "deaths_militant": "d.mil",
+             "deaths_unknown": "d.unk", "deaths_total": "deaths", "arrests": "arrests"},
+        )
+    )
+    by_region = regional.groupby("region")[["incidents", "attacks", "state_operations", "deaths_total"]].sum()
+    by_region = by_region[by_region["incidents"] > 0].reset_index()
+    console.print(frame_table(by_region, "By region (regions with incidents)"))
+    total = monthly[[*DEATH_COLUMNS, "deaths_total", "arrests"]].sum()
+    console.print(
+        "Totals: "
+        + ", ".join(f"{name} {int(value)}" for name, value in total.items())
+        + f"; incidents {len(incidents)}"
+    )
+    if out is not None:
+        tables = {
+            "observed_incidents.csv": incidents,
+            "observed_monthly.csv": monthly.reset_index().assign(month=lambda f: f["month"].astype(str)),
+            "observed_regional.csv": regional.assign(month=lambda f: f["month"].astype(str)),
+        }
+        for name, frame in tables.items():
+            atomic_write_text(out / name, frame.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n"))
+        console.print(f"Wrote {', '.join(tables)} to {out}")
+
+
+def main() -> None:
+    """Entry point for ``python -m sim``."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
