@@ -129,6 +129,55 @@ def data(
         console.print(f"Wrote {', '.join(tables)} to {out}")
 
 
+@app.command()
+@reports_input_errors
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (or the name of one in scenarios/).")],
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="Days to simulate (default: the scenario's period).")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a value: key=value (repeatable).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for events.csv, daily.csv and run.json.")] = Path("runs/latest"),
+) -> None:
+    """Simulate one scenario and compare its totals with the observed 2011 totals."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from sim.run import simulate, write_outputs
+    from sim.scenario import load_scenario
+
+    spec = load_scenario(scenario, overrides=set_ or [], seed=seed)
+    steps = days or spec.period.days
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=error_console, transient=True,
+    ) as bar:
+        task = bar.add_task(f"{spec.name} seed {spec.seed}", total=steps)
+        result = simulate(spec, days=days, progress=lambda n: bar.advance(task, n))
+    write_outputs(result, out)
+    console.print(comparison_table(result))
+    console.print(f"Wrote events.csv, daily.csv and run.json to {out}")
+
+
+def comparison_table(result) -> Table:
+    """The simulated run's totals beside the observed 2011 totals (seed-documented incidents)."""
+    from sim.events import totals
+
+    observed = ObservedData()
+    simulated = totals(result.events)
+    seed_totals = totals(observed.seed_incidents)
+    all_totals = totals(observed.incidents)
+    table = Table(title=f"{result.scenario.name}, seed {result.seed}, {result.days} days", header_style="bold")
+    table.add_column("")
+    for header in ("simulated", "observed 2011 (seed)", "observed 2011 (all)"):
+        table.add_column(header, justify="right")
+    for name in simulated.index:
+        table.add_row(name, str(simulated[name]), str(seed_totals[name]), str(all_totals[name]))
+    if result.scenario.model == "epstein":
+        table.add_row("final active / jailed", f"{result.daily['active'].iloc[-1]} / {result.daily['jailed'].iloc[-1]}", "", "")
+    return table
+
+
 def main() -> None:
     """Entry point for ``python -m sim``."""
     app()

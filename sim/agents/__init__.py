@@ -1,0 +1,1 @@
+"""The three agent kinds: civilian groups, militant cells and police units."""

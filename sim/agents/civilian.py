@@ -1,0 +1,312 @@
+"""Civilian groups: Epstein's citizens, extended with religiosity, radicalisation and informing.
+
+One civilian agent stands for ``people_per_agent`` people who share a home cell, hardship,
+risk aversion, religiosity and propensity to inform (a super-individual). Their state lives in
+:class:`CivilianGroups` arrays; :class:`Civilian` is the Mesa agent that shows one row.
+
+Stages of a group's free members: QUIET, SYMPATHISER (Epstein's "active": G - R P > T) and
+RECRUIT (sympathisers drawn in by a militant cell nearby; cells recruit members from them).
+Every person of a group is in exactly one compartment: free, in a cell, detained, imprisoned or
+dead. Events move people between compartments and the group's size never changes, so people
+are conserved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from numba import njit
+
+from sim.agents.core import arrest_probability, grievance
+
+if TYPE_CHECKING:
+    from sim.geography import RegionalLayout
+
+QUIET, SYMPATHISER, RECRUIT = 0, 1, 2
+STAGE_NAMES = ("quiet", "sympathiser", "recruit")
+WEST = ("Aktobe Region", "Atyrau Region", "Mangystau Region", "West Kazakhstan Region")
+
+
+@dataclass(eq=False)
+class CivilianGroups:
+    """State of every civilian group, one array element per group.
+
+    Attributes:
+        size: people per group.
+        cell: home cell index.
+        region: region index.
+        hardship: H in [0, 1].
+        risk_aversion: R in [0, 1].
+        religiosity: exposure to the religion law, in [0, 1].
+        inform_propensity: readiness to pass tips to police, in [0, 1].
+        stage: QUIET, SYMPATHISER or RECRUIT.
+        free: people alive, at liberty and not in a cell.
+        in_cells: members now in militant cells.
+        detained: people held after a sweep.
+        imprisoned: people convicted (cell members arrested in raids or sweeps).
+        dead: people killed.
+        backlash: hardship added by detentions of the group's uninvolved members (decays).
+    """
+
+    size: int
+    cell: np.ndarray
+    region: np.ndarray
+    hardship: np.ndarray
+    risk_aversion: np.ndarray
+    religiosity: np.ndarray
+    inform_propensity: np.ndarray
+    stage: np.ndarray
+    free: np.ndarray
+    in_cells: np.ndarray
+    detained: np.ndarray
+    imprisoned: np.ndarray
+    dead: np.ndarray
+    backlash: np.ndarray
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.cell)
+
+    def move(self, groups: np.ndarray | list[int], source: str, target: str) -> None:
+        """Move one person per entry of ``groups`` (repeats allowed) between compartments.
+
+        This and the daily kernel (which releases detainees) are the only places people change
+        compartment, so the national totals of the event-driven compartments are kept here.
+        """
+        if len(groups) == 0:
+            return
+        np.subtract.at(getattr(self, source), groups, 1)
+        np.add.at(getattr(self, target), groups, 1)
+        self.totals[source] = self.totals.get(source, 0) - len(groups)
+        self.totals[target] = self.totals.get(target, 0) + len(groups)
+
+    def people_by_stage(self) -> np.ndarray:
+        """Free people in each stage (QUIET, SYMPATHISER, RECRUIT)."""
+        return np.bincount(self.stage, weights=self.free, minlength=3).astype(np.int64)
+
+
+def create_groups(
+    layout: RegionalLayout, people_per_agent: int, parameters, rng: np.random.Generator
+) -> CivilianGroups:
+    """Place civilian groups by population and draw their attributes.
+
+    Each region gets ``max(1, round(population / people_per_agent))`` groups, placed in its
+    cells in proportion to cell population.
+    """
+    per_region = np.maximum(1, np.rint(layout.region_population / people_per_agent)).astype(np.int64)
+    cells = []
+    for index, count in enumerate(per_region):
+        mine = np.flatnonzero(layout.cell_region == index)
+        weights = layout.cell_population[mine] / layout.cell_population[mine].sum()
+        cells.append(rng.choice(mine, size=count, p=weights))
+    cell = np.concatenate(cells).astype(np.int32)
+    n = len(cell)
+    region = layout.cell_region[cell].astype(np.int64)
+    west = np.isin(np.asarray(layout.regions)[region], WEST)
+    hardship = np.clip(rng.random(n) + parameters.hardship_shift_west * west, 0.0, 1.0)
+    mean, concentration = parameters.religiosity_mean, parameters.religiosity_concentration
+    religiosity = rng.beta(max(mean * concentration, 1e-3), max((1 - mean) * concentration, 1e-3), size=n)
+    inform = np.clip(rng.random(n) * 2 * parameters.inform_propensity_mean, 0.0, 1.0)
+    zeros = np.zeros(n, dtype=np.int32)
+    return CivilianGroups(
+        size=people_per_agent,
+        cell=cell,
+        region=region,
+        hardship=hardship,
+        risk_aversion=rng.random(n),
+        religiosity=religiosity,
+        inform_propensity=inform,
+        stage=np.zeros(n, dtype=np.int8),
+        free=np.full(n, people_per_agent, dtype=np.int32),
+        in_cells=zeros.copy(),
+        detained=zeros.copy(),
+        imprisoned=zeros.copy(),
+        dead=zeros.copy(),
+        backlash=np.zeros(n),
+    )
+
+
+@njit(cache=True)
+def neighbourhood_sum(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over each cell's neighbourhood (CSR rows of the neighbourhood matrix)."""
+    out = np.zeros(len(indptr) - 1)
+    for cell in range(len(indptr) - 1):
+        total = 0.0
+        for k in range(indptr[cell], indptr[cell + 1]):
+            total += values[indices[k]]
+        out[cell] = total
+    return out
+
+
+@njit(cache=True)
+def estimated_arrest_probability(
+    police_in_vision: np.ndarray,
+    sympathisers_in_vision: np.ndarray,
+    police_per_cop: float,
+    sympathisers_per_active: float,
+    constant: float,
+) -> np.ndarray:
+    """Epstein's P per cell, with officers and sympathisers converted to 'cops' and 'actives'.
+
+    As in Epstein's model the deciding agent counts itself among the actives (the ``1 +``).
+    """
+    cops = police_in_vision / police_per_cop
+    actives = 1.0 + sympathisers_in_vision / sympathisers_per_active
+    return arrest_probability(cops, actives, constant)
+
+
+@njit(cache=True)
+def civilian_day(
+    seed: int,
+    cell: np.ndarray,
+    hardship: np.ndarray,
+    legitimacy: np.ndarray,
+    risk_aversion: np.ndarray,
+    inform_propensity: np.ndarray,
+    stage: np.ndarray,
+    free: np.ndarray,
+    detained: np.ndarray,
+    backlash: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    officers_near: np.ndarray,
+    militant_homes: np.ndarray,
+    rates: np.ndarray,
+    sympathisers_by_cell: np.ndarray,
+    recruits_by_cell: np.ndarray,
+    informing_by_cell: np.ndarray,
+    near: np.ndarray,
+    totals: np.ndarray,
+) -> None:
+    """One day of every civilian group, in one pass (synchronous update).
+
+    Detainees are released with ``release_probability`` each a day and backlash decays by
+    ``backlash_decay``. Epstein's rule then sets QUIET/SYMPATHISER from G - R P > T with
+    G = H (1 - L), H being today's ``hardship`` (levers included) plus backlash and L today's
+    ``legitimacy`` of each group. A sympathising group near a
+    militant cell becomes RECRUIT with probability ``radicalisation_rate`` a day and stays so
+    while the rule holds; when it no longer holds the group falls back to QUIET.
+
+    The arrest probability of each cell comes from ``officers_near`` and yesterday's
+    sympathisers within vision (``near[0]``). ``rates`` holds, in order: threshold T,
+    radicalisation rate, release probability, backlash decay, officers per 'cop', sympathisers
+    per 'active', arrest constant k.
+
+    Writes, per cell, the free people who sympathise, who are recruits, and who would inform
+    (quiet people times their propensity), and their sums within vision into ``near`` rows 0-2
+    (row 3: militant cells within vision). ``totals`` gets free people by stage, then detained
+    people, then groups carrying backlash.
+    """
+    threshold, radicalisation_rate, release_probability, backlash_decay = rates[0], rates[1], rates[2], rates[3]
+    arrest_prob_by_cell = estimated_arrest_probability(officers_near, near[0], rates[4], rates[5], rates[6])
+    cell_nearby = neighbourhood_sum(indptr, indices, militant_homes) > 0
+    # Seeding numba's generator from the model's stream each day keeps every draw a function of
+    # (scenario, seed) in any process, without the cost of passing a Generator into numba.
+    np.random.seed(seed)
+    sympathisers_by_cell[:] = 0.0
+    recruits_by_cell[:] = 0.0
+    informing_by_cell[:] = 0.0
+    quiet = open_ = recruits = held = aggrieved = 0
+    for i in range(len(cell)):
+        if detained[i] > 0:
+            released = np.random.binomial(detained[i], release_probability)
+            detained[i] -= released
+            free[i] += released
+            held += detained[i]
+        h = hardship[i]
+        if backlash[i] > 0.0:
+            backlash[i] *= backlash_decay
+            if backlash[i] < 1e-4:
+                backlash[i] = 0.0
+            h += backlash[i]
+            aggrieved += 1
+        home = cell[i]
+        people = free[i]
+        if grievance(min(h, 1.0), legitimacy[i]) - risk_aversion[i] * arrest_prob_by_cell[home] <= threshold:
+            stage[i] = QUIET
+            quiet += people
+            informing_by_cell[home] += people * inform_propensity[i]
+            continue
+        if stage[i] == QUIET:
+            stage[i] = SYMPATHISER
+        if stage[i] == SYMPATHISER and cell_nearby[home] and np.random.random() < radicalisation_rate:
+            stage[i] = RECRUIT
+        sympathisers_by_cell[home] += people
+        if stage[i] == RECRUIT:
+            recruits_by_cell[home] += people
+            recruits += people
+        else:
+            open_ += people
+    totals[0] = quiet
+    totals[1] = open_
+    totals[2] = recruits
+    totals[3] = held
+    totals[4] = aggrieved
+    near[0] = neighbourhood_sum(indptr, indices, sympathisers_by_cell)
+    near[1] = neighbourhood_sum(indptr, indices, recruits_by_cell)
+    near[2] = neighbourhood_sum(indptr, indices, informing_by_cell)
+    near[3] = neighbourhood_sum(indptr, indices, militant_homes)
+
+
+class Civilian(mesa.Agent):
+    """A civilian group, seen as a Mesa agent: a view onto one row of :class:`CivilianGroups`."""
+
+    def __init__(self, model: mesa.Model, index: int) -> None:
+        """Create the face of group ``index``."""
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def _groups(self) -> CivilianGroups:
+        return self.model.civilians
+
+    @property
+    def cell(self):
+        """The Mesa grid cell the group lives in."""
+        return self.model.grid.cell_at(int(self._groups.cell[self.index]))
+
+    @property
+    def region(self) -> str:
+        """The group's 2011 region."""
+        return self.model.layout.regions[int(self._groups.region[self.index])]
+
+    @property
+    def hardship(self) -> float:
+        """Hardship H."""
+        return float(self._groups.hardship[self.index])
+
+    @property
+    def risk_aversion(self) -> float:
+        """Risk aversion R."""
+        return float(self._groups.risk_aversion[self.index])
+
+    @property
+    def religiosity(self) -> float:
+        """Exposure to the religion law."""
+        return float(self._groups.religiosity[self.index])
+
+    @property
+    def inform_propensity(self) -> float:
+        """Readiness to inform police."""
+        return float(self._groups.inform_propensity[self.index])
+
+    @property
+    def stage(self) -> str:
+        """``quiet``, ``sympathiser`` or ``recruit``."""
+        return STAGE_NAMES[int(self._groups.stage[self.index])]
+
+    @property
+    def people(self) -> dict[str, int]:
+        """Where the group's people are: free, in cells, detained, imprisoned, dead."""
+        g, i = self._groups, self.index
+        return {
+            "free": int(g.free[i]),
+            "in_cells": int(g.in_cells[i]),
+            "detained": int(g.detained[i]),
+            "imprisoned": int(g.imprisoned[i]),
+            "dead": int(g.dead[i]),
+        }

@@ -1,0 +1,33 @@
+"""Epstein's civil-violence core, shared by the national kernels and the docking kernel.
+
+These are numba-compiled free functions, so the same rule runs inside compiled loops
+(random-sequential Epstein activation) and over whole numpy arrays (the national model).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def grievance(hardship, legitimacy):
+    """Epstein's grievance G = H (1 - L)."""
+    return hardship * (1.0 - legitimacy)
+
+
+@njit(cache=True)
+def arrest_probability(cops, actives, constant):
+    """Estimated arrest probability P = 1 - exp(-k round(C / A)).
+
+    ``actives`` counts the deciding agent itself, so it is at least 1. Rounding is half to
+    even, as Python's ``round`` in Mesa's reference implementation (not in the PNAS paper, but
+    needed to reproduce its dynamics).
+    """
+    return 1.0 - np.exp(-constant * np.rint(cops / actives))
+
+
+@njit(cache=True)
+def goes_active(grievance_value, risk_aversion, arrest_prob, threshold):
+    """Epstein's activation rule: G - R P > T."""
+    return grievance_value - risk_aversion * arrest_prob > threshold

@@ -1,0 +1,177 @@
+"""Militant cells: small groups that recruit, build capability, attack, split and dissolve.
+
+Cells are few (tens at most), so their state lives in small arrays of a growing capacity and
+each living cell has a :class:`MilitantCell` Mesa agent, created when it forms and removed
+when it dissolves. Daily hazards are computed for all cells at once; only the rare events
+(formation, attack, split, raid) run Python code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+
+ATTACK_KINDS = ("armed_attack", "bombing", "suicide_bombing")
+
+
+@dataclass(eq=False)
+class MilitantCells:
+    """State of every cell that ever existed (index = cell id).
+
+    Attributes:
+        alive: whether the cell still exists.
+        home: home grid-cell index.
+        region: region index of the home cell.
+        members: members at liberty.
+        leader: whether the founding leader is alive and free.
+        capability: weapons, money and skills, in attack-cost units.
+        intel: police intelligence on the cell (a raid needs the policy's threshold).
+        founded: day the cell formed.
+        member_groups: civilian group each member came from (to return people when they die
+            or are arrested).
+    """
+
+    alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    home: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    region: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    members: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    leader: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    capability: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+    intel: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+    founded: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    member_groups: list[list[int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.alive)
+
+    _living: np.ndarray | None = None
+
+    @property
+    def living(self) -> np.ndarray:
+        """Ids of the cells that exist."""
+        if self._living is None:
+            self._living = np.flatnonzero(self.alive)
+        return self._living
+
+    def dissolve(self, cell: int) -> None:
+        """Mark a cell as gone."""
+        self.alive[cell] = False
+        self._living = None
+
+    def add(self, home: int, region: int, groups: list[int], day: int) -> int:
+        """Register a new cell whose members come from ``groups``; returns its id."""
+        for name, value in (
+            ("alive", True),
+            ("home", home),
+            ("region", region),
+            ("members", len(groups)),
+            ("leader", True),
+            ("capability", 0.0),
+            ("intel", 0.0),
+            ("founded", day),
+        ):
+            setattr(self, name, np.append(getattr(self, name), value))
+        self.member_groups.append(list(groups))
+        self._living = None
+        return len(self.alive) - 1
+
+    def remove_members(self, cell: int, count: int, rng: np.random.Generator) -> list[int]:
+        """Take ``count`` random members out of a cell; returns their civilian groups."""
+        pool = self.member_groups[cell]
+        count = min(count, len(pool))
+        if count <= 0:
+            return []
+        chosen = sorted(rng.choice(len(pool), size=count, replace=False).tolist(), reverse=True)
+        removed = [pool.pop(i) for i in chosen]
+        self.members[cell] = len(pool)
+        return removed
+
+
+@dataclass(frozen=True)
+class AttackOutcome:
+    """What one attack did."""
+
+    kind: str
+    deaths_security: int
+    deaths_civilian: int
+    deaths_militant: int
+    injured: int
+
+
+def severity(rng: np.random.Generator, alpha: float, maximum: int) -> int:
+    """Deaths in a lethal attack: a discrete power law P(k) ~ k^-alpha, k >= 1, capped."""
+    draw = (1.0 - rng.random()) ** (-1.0 / (alpha - 1.0))
+    return int(min(np.floor(draw), maximum))
+
+
+def plan_attack(rng: np.random.Generator, parameters, members: int) -> AttackOutcome:
+    """Choose an attack's kind and draw its casualties by category.
+
+    Suicide bombers always die; armed attackers die with ``attacker_death_share``. Victims of
+    lethal attacks follow the heavy-tailed severity law and are security personnel with
+    ``police_target_share``, civilians otherwise.
+    """
+    u = rng.random()
+    if u < parameters.suicide_share:
+        kind = "suicide_bombing"
+    elif u < parameters.suicide_share + (1 - parameters.suicide_share) * parameters.bombing_share:
+        kind = "bombing"
+    else:
+        kind = "armed_attack"
+    victims = 0
+    if rng.random() < parameters.lethal_attack_share:
+        victims = severity(rng, parameters.severity_alpha, parameters.severity_max)
+    security = int(rng.binomial(victims, parameters.police_target_share))
+    attackers = 1 if kind == "suicide_bombing" else int(rng.random() < parameters.attacker_death_share)
+    injured = int(rng.poisson(parameters.injuries_per_death * (victims + attackers) + 0.5))
+    return AttackOutcome(kind, security, victims - security, min(attackers, members), injured)
+
+
+class MilitantCell(mesa.Agent):
+    """A militant cell, seen as a Mesa agent: a view onto one row of :class:`MilitantCells`."""
+
+    def __init__(self, model: mesa.Model, index: int) -> None:
+        """Create the face of cell ``index``."""
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def _cells(self) -> MilitantCells:
+        return self.model.militants
+
+    @property
+    def cell(self):
+        """The Mesa grid cell of the cell's home."""
+        return self.model.grid.cell_at(int(self._cells.home[self.index]))
+
+    @property
+    def home_region(self) -> str:
+        """The region the cell operates from."""
+        return self.model.layout.regions[int(self._cells.region[self.index])]
+
+    @property
+    def members(self) -> int:
+        """Members at liberty."""
+        return int(self._cells.members[self.index])
+
+    @property
+    def leader(self) -> bool:
+        """Whether the founding leader is alive and free."""
+        return bool(self._cells.leader[self.index])
+
+    @property
+    def capability(self) -> float:
+        """Resources for attacks, in attack-cost units."""
+        return float(self._cells.capability[self.index])
+
+    @property
+    def intel(self) -> float:
+        """What the police know about the cell (1 = enough for a raid at the default policy)."""
+        return float(self._cells.intel[self.index])
+
+    @property
+    def detected(self) -> bool:
+        """Whether police intelligence has reached the raid threshold."""
+        return self.intel >= self.model.spec.levers.raids.intel_threshold

@@ -1,0 +1,246 @@
+"""Kazakhstan's regional grid: 2011 oblasts rasterised onto a lon/lat grid.
+
+The layout (which cell belongs to which region, where people and police live) is computed
+once per resolution and kept as numpy arrays. Each model builds its own Mesa grid from it,
+holding only cells inside the country, with the arrays attached as property layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import product
+from pathlib import Path
+from random import Random
+
+import numpy as np
+import scipy.sparse as sp
+from matplotlib.path import Path as PolygonPath
+from mesa.discrete_space import Cell, OrthogonalMooreGrid
+from mesa.discrete_space.discrete_space import DiscreteSpace
+from mesa.discrete_space.property_layer import PropertyLayer
+
+from sim.data import SEEDS_DIR, ObservedData
+
+#: Share of a region's people living in its administrative centre's cell. 2009 census ratios of
+#: centre to region: Aktobe 0.46, Atyrau 0.32, Aktau 0.32, Taraz 0.31 (domain notes §4).
+CENTRE_SHARE = 0.35
+CITY_REGIONS = ("Almaty City", "Astana City")
+
+
+@dataclass(frozen=True, eq=False)
+class RegionalLayout:
+    """Where cells, people and regions are; every array is indexed by in-country cell.
+
+    Attributes:
+        cell_degrees: cell size in degrees of longitude and latitude.
+        lon0: western edge of the grid, degrees east.
+        lat0: southern edge of the grid, degrees north.
+        width: cells west to east.
+        height: cells south to north.
+        regions: region keys, in ``regions.csv`` order (region index = position).
+        admin_centres: administrative centre of each region.
+        region_population: population of each region (people).
+        coords: ``(n_cells, 2)`` grid coordinates ``(x, y)`` of in-country cells.
+        cell_region: region index of each cell.
+        cell_population: people living in each cell.
+        is_centre: whether the cell holds its region's administrative centre.
+        centre_cell: index of each region's centre cell.
+    """
+
+    cell_degrees: float
+    lon0: float
+    lat0: float
+    width: int
+    height: int
+    regions: tuple[str, ...]
+    admin_centres: tuple[str, ...]
+    region_population: np.ndarray
+    coords: np.ndarray
+    cell_region: np.ndarray
+    cell_population: np.ndarray
+    is_centre: np.ndarray
+    centre_cell: np.ndarray
+    _neighbourhoods: dict[int, sp.csr_matrix] = field(default_factory=dict, repr=False)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of in-country cells."""
+        return len(self.coords)
+
+    def grid_array(self, values: np.ndarray, fill: float = 0) -> np.ndarray:
+        """Spread a per-cell array onto the ``(width, height)`` raster."""
+        raster = np.full((self.width, self.height), fill, dtype=np.asarray(values).dtype)
+        raster[self.coords[:, 0], self.coords[:, 1]] = values
+        return raster
+
+    def cell_lonlat(self, cell: int) -> tuple[float, float]:
+        """Longitude and latitude of a cell's centre."""
+        x, y = self.coords[cell]
+        return self.lon0 + (x + 0.5) * self.cell_degrees, self.lat0 + (y + 0.5) * self.cell_degrees
+
+    def neighbourhood(self, radius: int) -> sp.csr_matrix:
+        """Sparse 0/1 matrix: cell i sees cell j within Moore ``radius`` (itself included)."""
+        if radius not in self._neighbourhoods:
+            self._neighbourhoods[radius] = self._moore_matrix(radius)
+        return self._neighbourhoods[radius]
+
+    def _moore_matrix(self, radius: int) -> sp.csr_matrix:
+        index = self.grid_array(np.arange(self.n_cells), fill=-1)
+        rows, cols = [], []
+        for dx, dy in product(range(-radius, radius + 1), repeat=2):
+            x = self.coords[:, 0] + dx
+            y = self.coords[:, 1] + dy
+            inside = (x >= 0) & (x < self.width) & (y >= 0) & (y < self.height)
+            target = np.full(self.n_cells, -1)
+            target[inside] = index[x[inside], y[inside]]
+            keep = target >= 0
+            rows.append(np.flatnonzero(keep))
+            cols.append(target[keep])
+        rows_all, cols_all = np.concatenate(rows), np.concatenate(cols)
+        data = np.ones(len(rows_all), dtype=np.float64)
+        return sp.csr_matrix((data, (rows_all, cols_all)), shape=(self.n_cells, self.n_cells))
+
+
+def _rings(geometry: dict) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    return [(np.asarray(p[0], dtype=float), [np.asarray(h, dtype=float) for h in p[1:]]) for p in polygons]
+
+
+def _inside(points: np.ndarray, geometry: dict) -> np.ndarray:
+    hit = np.zeros(len(points), dtype=bool)
+    for outer, holes in _rings(geometry):
+        here = PolygonPath(outer).contains_points(points)
+        for hole in holes:
+            here &= ~PolygonPath(hole).contains_points(points)
+        hit |= here
+    return hit
+
+
+@lru_cache(maxsize=8)
+def build_layout(cell_degrees: float = 0.75, seeds_dir: Path = SEEDS_DIR) -> RegionalLayout:
+    """Rasterise the 2011 regions at ``cell_degrees`` resolution.
+
+    A cell belongs to the region whose polygon contains the cell's centre. The cells holding
+    the administrative centres of Almaty and Astana belong to those cities (they are smaller
+    than a cell), and every region keeps at least its centre cell.
+
+    Args:
+        cell_degrees: cell size in degrees.
+        seeds_dir: folder with ``regions.csv`` and ``region_boundaries.geojson``.
+
+    Returns:
+        The layout, shared by every model built at this resolution.
+    """
+    observed = ObservedData(seeds_dir)
+    table = observed.regions
+    regions = tuple(table["region"])
+    features = {f["properties"]["region"]: f["geometry"] for f in observed.boundaries["features"]}
+
+    lon_min, lat_min, lon_max, lat_max = 46.4, 40.5, 87.4, 55.5
+    width = int(np.ceil((lon_max - lon_min) / cell_degrees))
+    height = int(np.ceil((lat_max - lat_min) / cell_degrees))
+    xs, ys = np.meshgrid(np.arange(width), np.arange(height), indexing="ij")
+    centres = np.column_stack(
+        [lon_min + (xs.ravel() + 0.5) * cell_degrees, lat_min + (ys.ravel() + 0.5) * cell_degrees]
+    )
+    raster = np.full(width * height, -1, dtype=np.int16)
+    for index, region in enumerate(regions):
+        if region in features:
+            raster[_inside(centres, features[region]) & (raster < 0)] = index
+    raster = raster.reshape(width, height)
+
+    centre_xy = np.column_stack(
+        [
+            ((table["centre_lon"].to_numpy() - lon_min) // cell_degrees).astype(int),
+            ((table["centre_lat"].to_numpy() - lat_min) // cell_degrees).astype(int),
+        ]
+    )
+    # Oblast centres first, cities last: a city wins the cell it shares with its oblast.
+    order = sorted(range(len(regions)), key=lambda i: regions[i] in CITY_REGIONS)
+    for index in order:
+        x, y = centre_xy[index]
+        raster[x, y] = index
+
+    coords = np.argwhere(raster >= 0)
+    cell_region = raster[coords[:, 0], coords[:, 1]].astype(np.int16)
+    index_of = np.full((width, height), -1, dtype=np.int64)
+    index_of[coords[:, 0], coords[:, 1]] = np.arange(len(coords))
+    centre_cell = index_of[centre_xy[:, 0], centre_xy[:, 1]]
+    is_centre = np.zeros(len(coords), dtype=bool)
+    is_centre[centre_cell] = True
+
+    population = table["population"].to_numpy(dtype=float)
+    cells_per_region = np.bincount(cell_region, minlength=len(regions))
+    cell_population = np.empty(len(coords))
+    for index in range(len(regions)):
+        mine = cell_region == index
+        if cells_per_region[index] == 1:
+            cell_population[mine] = population[index]
+            continue
+        cell_population[mine] = population[index] * (1 - CENTRE_SHARE) / (cells_per_region[index] - 1)
+        cell_population[centre_cell[index]] = population[index] * CENTRE_SHARE
+
+    return RegionalLayout(
+        cell_degrees=cell_degrees,
+        lon0=lon_min,
+        lat0=lat_min,
+        width=width,
+        height=height,
+        regions=regions,
+        admin_centres=tuple(table["admin_centre"]),
+        region_population=population,
+        coords=coords,
+        cell_region=cell_region,
+        cell_population=cell_population,
+        is_centre=is_centre,
+        centre_cell=centre_cell,
+    )
+
+
+class RegionalGrid(OrthogonalMooreGrid):
+    """A Mesa grid over Kazakhstan that holds only cells inside the country.
+
+    Cells outside every region are never created, so each cell belongs to one 2011 oblast.
+    Layers ``region``, ``population``, ``city`` and ``police`` are numpy-backed property layers.
+    """
+
+    def __init__(self, layout: RegionalLayout, random: Random | None = None) -> None:
+        """Create the grid.
+
+        Args:
+            layout: the regional layout to build on.
+            random: Mesa's stdlib random generator (the model's ``random``).
+        """
+        DiscreteSpace.__init__(self, capacity=None, random=random, cell_klass=Cell)
+        self.layout = layout
+        self.torus = False
+        self.dimensions = (layout.width, layout.height)
+        self._try_random = True
+        self._ndims = 2
+        self.cell_klass = type("GridCell", (Cell,), {"_mesa_properties": set(), "__slots__": ()})
+        self._cells = {
+            (int(x), int(y)): self.cell_klass((int(x), int(y)), capacity=None, random=self.random)
+            for x, y in layout.coords
+        }
+        self._celllist = list(self._cells.values())
+        self._connect_cells()
+        for name, values, fill in (
+            ("region", layout.cell_region.astype(np.int16), -1),
+            ("population", layout.cell_population, 0.0),
+            ("city", layout.is_centre, False),
+            ("police", np.zeros(layout.n_cells), 0.0),
+        ):
+            self.add_property_layer(PropertyLayer.from_data(name, layout.grid_array(values, fill)))
+
+    def _connect_single_cell_2d(self, cell: Cell, offsets: list[tuple[int, int]]) -> None:
+        x, y = cell.coordinate
+        for dx, dy in offsets:
+            neighbour = self._cells.get((x + dx, y + dy))
+            if neighbour is not None:
+                cell.connect(neighbour, (dx, dy))
+
+    def cell_at(self, index: int) -> Cell:
+        """The Mesa cell of an in-country cell index."""
+        x, y = self.layout.coords[index]
+        return self._cells[(int(x), int(y))]

@@ -1,0 +1,109 @@
+"""Running a scenario: build the model, simulate, and write its outputs with provenance."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import mesa
+import pandas as pd
+
+from sim.events import monthly_series, totals
+from sim.provenance import provenance
+from sim.scenario import Scenario
+
+
+def build_model(scenario: Scenario, seed: int | None = None) -> mesa.Model:
+    """The model a scenario asks for, seeded with ``seed`` (default: the scenario's)."""
+    if scenario.model == "epstein":
+        from sim.epstein import EpsteinModel
+
+        return EpsteinModel(scenario, rng=seed)
+    from sim.model import KazakhstanModel
+
+    return KazakhstanModel(scenario, rng=seed)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run produced."""
+
+    scenario: Scenario
+    seed: int
+    days: int
+    events: pd.DataFrame
+    daily: pd.DataFrame
+
+    def metadata(self) -> dict[str, object]:
+        """The provenance record written as ``run.json``."""
+        return {
+            "scenario": self.scenario.name,
+            "model": self.scenario.model,
+            "seed": self.seed,
+            "days": self.days,
+            "period": {
+                "start": self.scenario.period.start.isoformat(),
+                "end": self.daily["date"].iloc[-1] if len(self.daily) else None,
+            },
+            "resolved": self.scenario.resolved(),
+            "totals": {k: int(v) for k, v in totals(self.events).items()},
+            "provenance": provenance(),
+        }
+
+    def monthly(self) -> pd.DataFrame:
+        """The simulated events aggregated exactly as the observed ones."""
+        end = pd.Timestamp(self.daily["date"].iloc[-1]).date() if len(self.daily) else self.scenario.period.end
+        return monthly_series(self.events, self.scenario.period.start, end)
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int | None = None,
+    days: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Run a scenario once.
+
+    Args:
+        scenario: the validated scenario.
+        seed: replaces the scenario's seed when given.
+        days: number of days (default: the scenario's period).
+        progress: called with 1 after each simulated day.
+    """
+    seed = scenario.seed if seed is None else seed
+    model = build_model(scenario, seed)
+    days = scenario.period.days if days is None else days
+    for _ in range(days):
+        model.step()
+        if progress is not None:
+            progress(1)
+    return RunResult(scenario, seed, days, model.events_frame(), model.daily_frame())
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A table as CSV with fixed formatting, so the same table always gives the same bytes."""
+    return frame.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n", float_format="%.10g").encode()
+
+
+def write_outputs(result: RunResult, out: Path) -> None:
+    """Write ``events.csv``, ``daily.csv`` and ``run.json`` to ``out``, all or nothing.
+
+    The files are written to a temporary folder beside ``out`` and moved into place, so an
+    interrupted run never leaves a half-written set.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        (staging / "events.csv").write_bytes(csv_bytes(result.events))
+        (staging / "daily.csv").write_bytes(csv_bytes(result.daily))
+        (staging / "run.json").write_text(json.dumps(result.metadata(), indent=2, default=str) + "\n")
+        out.mkdir(exist_ok=True)
+        for name in ("events.csv", "daily.csv", "run.json"):
+            (staging / name).replace(out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
