@@ -212,7 +212,7 @@ class RegionalGrid(OrthogonalMooreGrid):
             layout: the regional layout to build on.
             random: Mesa's stdlib random generator (the model's ``random``).
         """
-        DiscreteSpace.__init__(self, capacity=None, random=random, cell_klass=Cell)
+        DiscreteSpace.__init__(self, capacity=None, random=random or Random(0), cell_klass=Cell)
         self.layout = layout
         self.torus = False
         self.dimensions = (layout.width, layout.height)

@@ -439,17 +439,22 @@ class KazakhstanModel(mesa.Model):
             self._today[column] += value
 
     def _record(self) -> None:
-        cells, people, today = self.militants, self._people, self._today
+        cells, groups, today = self.militants, self.civilians, self._today
+        people = self._people
+        if groups.moved_today:
+            # Events after the daily kernel moved people out of the free pool: recount.
+            people = np.concatenate([groups.people_by_stage(), [groups.detained.sum()], people[4:]])
+            groups.moved_today = False
         living = cells.living
         today.update(
             quiet=people[0],
             sympathisers=people[1],
             recruits=people[2],
-            in_cells=self.civilians.totals.get("in_cells", 0),
+            in_cells=groups.totals.get("in_cells", 0),
             detained=people[3],
-            imprisoned=self.civilians.totals.get("imprisoned", 0),
-            dead=self.civilians.totals.get("dead", 0),
-            backlash_people=people[4] * self.civilians.size,
+            imprisoned=groups.totals.get("imprisoned", 0),
+            dead=groups.totals.get("dead", 0),
+            backlash_people=people[4] * groups.size,
             cells=len(living),
             members=int(cells.members[living].sum()),
             police_officers=int(self.police.strength.sum()),

@@ -67,6 +67,7 @@ class CivilianGroups:
     dead: np.ndarray
     backlash: np.ndarray
     totals: dict[str, int] = field(default_factory=dict)
+    moved_today: bool = False
 
     def __len__(self) -> int:
         return len(self.cell)
@@ -83,6 +84,7 @@ class CivilianGroups:
         np.add.at(getattr(self, target), groups, 1)
         self.totals[source] = self.totals.get(source, 0) - len(groups)
         self.totals[target] = self.totals.get(target, 0) + len(groups)
+        self.moved_today = True
 
     def people_by_stage(self) -> np.ndarray:
         """Free people in each stage (QUIET, SYMPATHISER, RECRUIT)."""
