@@ -193,7 +193,7 @@ class KazakhstanModel(mesa.Model):
         )
         civilian_day(
             int(self._civilians_rng.integers(2**31)),
-            groups.cell,
+            groups.starts,
             self._hardship_today,
             self._legitimacy_today,
             groups.risk_aversion,

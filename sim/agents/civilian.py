@@ -37,7 +37,8 @@ class CivilianGroups:
 
     Attributes:
         size: people per group.
-        cell: home cell index.
+        cell: home cell index; groups are ordered by it.
+        starts: the groups of cell c are ``starts[c]:starts[c + 1]``.
         region: region index.
         hardship: H in [0, 1].
         risk_aversion: R in [0, 1].
@@ -54,6 +55,7 @@ class CivilianGroups:
 
     size: int
     cell: np.ndarray
+    starts: np.ndarray
     region: np.ndarray
     hardship: np.ndarray
     risk_aversion: np.ndarray
@@ -105,7 +107,8 @@ def create_groups(
         mine = np.flatnonzero(layout.cell_region == index)
         weights = layout.cell_population[mine] / layout.cell_population[mine].sum()
         cells.append(rng.choice(mine, size=count, p=weights))
-    cell = np.concatenate(cells).astype(np.int32)
+    # Groups are ordered by home cell so the daily kernel accumulates per-cell totals in order.
+    cell = np.sort(np.concatenate(cells)).astype(np.int32)
     n = len(cell)
     region = layout.cell_region[cell].astype(np.int64)
     west = np.isin(np.asarray(layout.regions)[region], WEST)
@@ -117,6 +120,7 @@ def create_groups(
     return CivilianGroups(
         size=people_per_agent,
         cell=cell,
+        starts=np.searchsorted(cell, np.arange(layout.n_cells + 1)).astype(np.int64),
         region=region,
         hardship=hardship,
         risk_aversion=rng.random(n),
@@ -164,7 +168,7 @@ def estimated_arrest_probability(
 @njit(cache=True)
 def civilian_day(
     seed: int,
-    cell: np.ndarray,
+    starts: np.ndarray,
     hardship: np.ndarray,
     legitimacy: np.ndarray,
     risk_aversion: np.ndarray,
@@ -209,49 +213,58 @@ def civilian_day(
     # Seeding numba's generator from the model's stream each day keeps every draw a function of
     # (scenario, seed) in any process, without the cost of passing a Generator into numba.
     np.random.seed(seed)
-    sympathisers_by_cell[:] = 0.0
-    recruits_by_cell[:] = 0.0
-    informing_by_cell[:] = 0.0
     quiet = open_ = recruits = held = aggrieved = 0
-    for i in range(len(cell)):
-        if detained[i] > 0:
-            released = np.random.binomial(detained[i], release_probability)
-            detained[i] -= released
-            free[i] += released
-            held += detained[i]
-        h = hardship[i]
-        if backlash[i] > 0.0:
-            backlash[i] *= backlash_decay
-            if backlash[i] < 1e-4:
-                backlash[i] = 0.0
-            h += backlash[i]
-            aggrieved += 1
-        home = cell[i]
-        people = free[i]
-        if grievance(min(h, 1.0), legitimacy[i]) - risk_aversion[i] * arrest_prob_by_cell[home] <= threshold:
-            stage[i] = QUIET
-            quiet += people
-            informing_by_cell[home] += people * inform_propensity[i]
-            continue
-        if stage[i] == QUIET:
-            stage[i] = SYMPATHISER
-        if stage[i] == SYMPATHISER and cell_nearby[home] and np.random.random() < radicalisation_rate:
-            stage[i] = RECRUIT
-        sympathisers_by_cell[home] += people
-        if stage[i] == RECRUIT:
-            recruits_by_cell[home] += people
-            recruits += people
-        else:
-            open_ += people
+    for home in range(len(starts) - 1):
+        p_arrest = arrest_prob_by_cell[home]
+        nearby = cell_nearby[home]
+        cell_open = cell_recruits = cell_informing = 0.0
+        for i in range(starts[home], starts[home + 1]):
+            if detained[i] > 0:
+                released = np.random.binomial(detained[i], release_probability)
+                detained[i] -= released
+                free[i] += released
+                held += detained[i]
+            h = hardship[i]
+            if backlash[i] > 0.0:
+                backlash[i] *= backlash_decay
+                if backlash[i] < 1e-4:
+                    backlash[i] = 0.0
+                h += backlash[i]
+                aggrieved += 1
+            people = free[i]
+            if grievance(min(h, 1.0), legitimacy[i]) - risk_aversion[i] * p_arrest <= threshold:
+                if stage[i] != QUIET:
+                    stage[i] = QUIET
+                quiet += people
+                cell_informing += people * inform_propensity[i]
+                continue
+            if stage[i] == QUIET:
+                stage[i] = SYMPATHISER
+            if stage[i] == SYMPATHISER and nearby and np.random.random() < radicalisation_rate:
+                stage[i] = RECRUIT
+            cell_open += people
+            if stage[i] == RECRUIT:
+                cell_recruits += people
+                recruits += people
+            else:
+                open_ += people
+        sympathisers_by_cell[home] = cell_open
+        recruits_by_cell[home] = cell_recruits
+        informing_by_cell[home] = cell_informing
     totals[0] = quiet
     totals[1] = open_
     totals[2] = recruits
     totals[3] = held
     totals[4] = aggrieved
-    near[0] = neighbourhood_sum(indptr, indices, sympathisers_by_cell)
-    near[1] = neighbourhood_sum(indptr, indices, recruits_by_cell)
-    near[2] = neighbourhood_sum(indptr, indices, informing_by_cell)
-    near[3] = neighbourhood_sum(indptr, indices, militant_homes)
+    for c in range(len(indptr) - 1):
+        a = b = d = e = 0.0
+        for k in range(indptr[c], indptr[c + 1]):
+            j = indices[k]
+            a += sympathisers_by_cell[j]
+            b += recruits_by_cell[j]
+            d += informing_by_cell[j]
+            e += militant_homes[j]
+        near[0, c], near[1, c], near[2, c], near[3, c] = a, b, d, e
 
 
 class Civilian(mesa.Agent):
