@@ -179,9 +179,12 @@ def test_without_sweeps_there_is_no_sweep_backlash(baseline) -> None:
 
 @pytest.mark.slow
 def test_more_patrols_deter_open_sympathy(baseline) -> None:
-    differences = _paired(baseline, ["levers.patrols.intensity=2.0"], "sympathisers", seeds=range(4),
-                          window=slice("2011-01-01", "2011-12-31"))
-    assert (differences < 0).all()
+    # Open sympathy is every non-quiet stage; at the 2011 level most cells already estimate P
+    # near 0.9, so doubling patrols lowers it modestly but in every paired seed.
+    year = slice("2011-01-01", "2011-12-31")
+    sympathisers = _paired(baseline, ["levers.patrols.intensity=2.0"], "sympathisers", seeds=range(4), window=year)
+    recruits = _paired(baseline, ["levers.patrols.intensity=2.0"], "recruits", seeds=range(4), window=year)
+    assert (sympathisers + recruits < 0).all()
 
 
 def test_disabled_raids_never_happen(baseline) -> None:
