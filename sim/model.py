@@ -100,7 +100,7 @@ class KazakhstanModel(mesa.Model):
             PoliceUnit(self, index)
         self._cell_faces: dict[int, MilitantCell] = {}
 
-        self._patrol_officers = self.police.patrol_officers_by_cell()
+        self._set_patrol_officers()
         self._indptr, self._indices = self.neighbours.indptr, self.neighbours.indices
         self._cell_people = neighbourhood_sum(self._indptr, self._indices, self.layout.cell_population)
         n_cells = self.layout.n_cells
@@ -159,6 +159,11 @@ class KazakhstanModel(mesa.Model):
             self.step()
             if progress is not None:
                 progress(1)
+
+    def _set_patrol_officers(self) -> None:
+        """Patrol officers per cell, kept in the grid's ``police`` layer too."""
+        self._patrol_officers = self.police.patrol_officers_by_cell()
+        self.grid.police.data[self.layout.coords[:, 0], self.layout.coords[:, 1]] = self._patrol_officers
 
     def _apply_levers(self, date: dt.date) -> None:
         """Today's hardship and legitimacy of each group; recomputed only when a lever changes."""
@@ -231,7 +236,8 @@ class KazakhstanModel(mesa.Model):
             if count:
                 self._recruit(cell, count)
 
-        cells.capability[living] += p.resource_gain * cells.members[living]
+        gain = np.where(cells.leader[living], 1.0, p.leaderless_resource_factor)
+        cells.capability[living] += p.resource_gain * gain * cells.members[living]
         police_per_1000 = self._officers_near[cells.home[living]] / self._cell_people[cells.home[living]] * 1000
         hazard = p.attack_rate * self._excitation * np.exp(-p.deterrence * police_per_1000)
         capable = (cells.capability[living] >= p.attack_cost) & (cells.members[living] > 0)
@@ -297,7 +303,8 @@ class KazakhstanModel(mesa.Model):
         policy = self.spec.levers.sweeps
         swept = is_active(policy, date) and self._swept_regions[cells.region[cell]]
         if swept and self._police_rng.random() < policy.probability:
-            self._sweeps_due[self.day + int(self._police_rng.integers(1, 15))].append(int(cells.region[cell]))
+            delay = int(self._police_rng.integers(1, policy.max_delay_days + 1))
+            self._sweeps_due[self.day + delay].append(int(cells.region[cell]))
         self._dissolve_if_empty(cell)
 
     def _kill_civilians(self, home: int, count: int) -> int:
@@ -323,7 +330,7 @@ class KazakhstanModel(mesa.Model):
         units.strength[unit] -= count
         units.killed[unit] += count
         if not special:
-            self._patrol_officers = units.patrol_officers_by_cell()
+            self._set_patrol_officers()
         return count
 
     # --- police ---------------------------------------------------------------------------
@@ -346,7 +353,9 @@ class KazakhstanModel(mesa.Model):
             raid_here = is_active(policy, date) and self._raided_cells[cells.home[cell]]
             if raid_here and cells.intel[cell] >= policy.intel_threshold:
                 self._raid(date, int(cell))
-            elif cells.intel[cell] >= policy.intel_threshold / 2 and draw < p.targeted_arrest_rate:
+            elif cells.intel[cell] >= policy.intel_threshold * p.targeted_arrest_intel_fraction and (
+                draw < p.targeted_arrest_rate
+            ):
                 self._targeted_arrests(date, int(cell))
 
     def _raid(self, date: dt.date, cell: int) -> None:
@@ -366,7 +375,7 @@ class KazakhstanModel(mesa.Model):
 
     def _targeted_arrests(self, date: dt.date, cell: int) -> None:
         cells, rng = self.militants, self._police_rng
-        count = int(rng.binomial(int(cells.members[cell]), 0.5))
+        count = int(rng.binomial(int(cells.members[cell]), self.params.targeted_arrest_share))
         if count == 0:
             return
         self.civilians.move(cells.remove_members(cell, count, rng), "in_cells", "imprisoned")

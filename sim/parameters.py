@@ -42,11 +42,13 @@ PARAMETERS: tuple[Parameter, ...] = (
        "k in the estimated arrest probability P = 1 - exp(-k * round(C/A))"),
     _p("vision", 1, "grid cells", (0, 10), (1, 2), "assumption: one cell (~0.75 deg, ~80 km) is a local community",
        "radius (Moore) within which civilians count police and sympathisers", integer=True),
-    _p("police_per_agent_equivalent", 10.0, "officers", (1.0, 1e6), (5.0, 30.0),
-       "assumption: with ~4.5 officers per 1000 people, 10 officers per 'cop' keeps rint(C/A) >= 1 in every populated cell at baseline",
+    _p("police_per_agent_equivalent", 40.0, "officers", (1.0, 1e6), (10.0, 60.0),
+       "set so that at baseline about half the groups estimate P in the sensitive range (C/A near 1-2) and "
+       "doubling patrols deters measurably; above ~50 the model tips into Epstein-style mass sympathy",
        "officers that count as one 'cop' in the C/A ratio"),
-    _p("sympathiser_per_agent_equivalent", 1500.0, "people", (1.0, 1e7), (500.0, 5000.0),
-       "assumption: one civilian group at the default scale",
+    _p("sympathiser_per_agent_equivalent", 3000.0, "people", (1.0, 1e7), (1500.0, 6000.0),
+       "set with police_per_agent_equivalent: at 1500 the religion law tips the baseline into mass sympathy "
+       "(Epstein cascade), at 5000 patrols no longer deter",
        "sympathisers that count as one 'active' in the C/A ratio"),
     _p("religiosity_mean", 0.25, "1 (share)", PROBABILITY, (0.1, 0.5),
        "assumption: share of practising believers most exposed to the 2011 law (K-F18-1768: smaller "
@@ -88,12 +90,13 @@ PARAMETERS: tuple[Parameter, ...] = (
        "power-law exponent of deaths per lethal attack"),
     _p("severity_max", 30, "people", (1, 1000), (10, 100), "assumption: caps the power law", "most deaths in one attack",
        integer=True),
-    _p("lethal_attack_share", 0.7, "1", PROBABILITY, (0.4, 0.9), "2011 record: 6 of 8 attacks killed someone",
-       "share of attacks with at least one victim killed"),
+    _p("lethal_attack_share", 0.55, "1", PROBABILITY, (0.3, 0.8),
+       "2011 record: 4 of 7 seed-documented attacks killed a victim (seeds/incidents.csv)",
+       "share of attacks that kill at least one victim (attackers' own deaths aside)"),
     _p("attacker_death_share", 0.3, "1", PROBABILITY, (0.1, 0.6), "2011 record: 1 of 3 armed attacks (Taraz) ended "
        "with the attacker dead", "probability that an armed attacker or bomber (not suicide) dies in the attack"),
-    _p("injuries_per_death", 0.5, "people per death", NON_NEGATIVE, (0.2, 2.0),
-       "2011 record: 8 injured against 15 deaths in militant attacks (seeds/incidents.csv)",
+    _p("injuries_per_death", 0.3, "people per death", NON_NEGATIVE, (0.1, 1.0),
+       "2011 record: 5 injured against 16 deaths in seed-documented militant attacks (seeds/incidents.csv)",
        "mean injured per person killed in an attack (Poisson)"),
     _p("contagion_jump", 0.8, "1", NON_NEGATIVE, (0.0, 2.0), "K-porter; K-braithwaite: attacks cluster in time",
        "increase of the national attack hazard multiplier after each attack"),
@@ -109,11 +112,20 @@ PARAMETERS: tuple[Parameter, ...] = (
        "officers per PoliceUnit agent", integer=True),
     _p("special_units", 3, "units", (0, 50), (2, 5), "K-kt, K-EN63800: Arystan (KNB), Arlan, Berkut (MVD)",
        "special-forces units (based in Almaty, Astana, Aktobe)", integer=True),
-    _p("tip_rate", 0.01, "intelligence per informing sympathiser-group-day", NON_NEGATIVE, (0.002, 0.05),
+    _p("tip_rate", 0.01, "intelligence per member-day at full informing", NON_NEGATIVE, (0.002, 0.05),
        "assumption (Kalyvas: selective violence needs denunciations, K-kalyvasSum)",
-       "intelligence a cell leaks per day per informing group nearby"),
+       "daily intelligence per cell member, times the informing share of people within vision"),
     _p("inform_propensity_mean", 0.3, "1", PROBABILITY, (0.1, 0.6), "assumption",
        "mean propensity of quiet civilians to inform police"),
+    _p("leaderless_resource_factor", 0.5, "1", PROBABILITY, (0.2, 1.0),
+       "K-gutfraind: losing the leader weakens but rarely ends a group",
+       "resource gain of a cell whose founding leader was killed or arrested, relative to one with a leader"),
+    _p("targeted_arrest_share", 0.5, "1", PROBABILITY, (0.2, 0.8), "2011 record: 3 of a ring of 4 (S2)",
+       "probability that each member is taken in a targeted arrest"),
+    _p("targeted_arrest_intel_fraction", 0.5, "1", PROBABILITY, (0.2, 0.9), "assumption",
+       "share of the raid threshold at which police start targeted arrests"),
+    _p("special_unit_size", 100.0, "officers", (1.0, 10000.0), (50.0, 300.0),
+       "assumption: unit sizes are unverified (domain notes §4)", "officers in each special-forces unit"),
     _p("targeted_arrest_rate", 0.02, "1/day", PROBABILITY, (0.005, 0.1),
        "2011 record: arrests announced 9 Nov (3) and 30 Nov (6) after investigations (S2, S4)",
        "daily probability of targeted arrests on a cell known to police but below the raid threshold"),
@@ -136,3 +148,34 @@ BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
 def defaults() -> dict[str, float]:
     """Every parameter at its default value."""
     return {p.name: (int(p.default) if p.integer else float(p.default)) for p in PARAMETERS}
+
+
+def _number(value: float, integer: bool = False) -> str:
+    if value == float("inf"):
+        return "∞"
+    if value == float("-inf"):
+        return "−∞"
+    return str(int(value)) if integer else f"{value:g}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table() -> str:
+    """The registry as a Markdown table (pasted into ``docs/ODD.md``; a test keeps them equal).
+
+    Columns: parameter, unit, default, plausible range (the calibration prior), hard bounds,
+    source and description. Ranges are closed intervals; an infinite upper bound is open.
+    """
+    lines = [
+        "| parameter | unit | default | plausible range | bounds | source | description |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in PARAMETERS:
+        low, high = p.bounds
+        bounds = f"[{_number(low, p.integer)}, {_number(high, p.integer)}" + (")" if high == float("inf") else "]")
+        plausible = f"[{_number(p.plausible[0], p.integer)}, {_number(p.plausible[1], p.integer)}]"
+        cells = (f"`{p.name}`", p.unit, _number(p.default, p.integer), plausible, bounds, p.source, p.description)
+        lines.append("| " + " | ".join(_cell(str(c)) for c in cells) + " |")
+    return "\n".join(lines) + "\n"

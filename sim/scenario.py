@@ -119,6 +119,7 @@ class SweepPolicy(Lever):
     probability: Probability = 0.5
     size: Annotated[int, Field(ge=0)] = 40
     precision: Probability = 0.15
+    max_delay_days: Annotated[int, Field(ge=1)] = 14
 
 
 class PatrolPolicy(Lever):

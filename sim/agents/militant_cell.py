@@ -25,7 +25,8 @@ class MilitantCells:
         home: home grid-cell index.
         region: region index of the home cell.
         members: members at liberty.
-        leader: whether the founding leader is alive and free.
+        leader: whether the founding leader (the first member) is alive and free; a leaderless
+            cell gains resources more slowly (``leaderless_resource_factor``).
         capability: weapons, money and skills, in attack-cost units.
         intel: police intelligence on the cell (a raid needs the policy's threshold).
         founded: day the cell formed.
@@ -84,6 +85,9 @@ class MilitantCells:
         if count <= 0:
             return []
         chosen = sorted(rng.choice(len(pool), size=count, replace=False).tolist(), reverse=True)
+        # The leader is the first member; a cell that loses it stays leaderless.
+        if self.leader[cell] and chosen[-1] == 0:
+            self.leader[cell] = False
         removed = [pool.pop(i) for i in chosen]
         self.members[cell] = len(pool)
         return removed

@@ -87,7 +87,7 @@ def create_units(layout: RegionalLayout, parameters, rng: np.random.Generator) -
     special_cells = layout.centre_cell[bases] if bases else np.zeros(0, dtype=np.int64)
     cell = np.concatenate([patrol_cells, special_cells]).astype(np.int64)
     kind = np.concatenate([np.full(len(patrol_cells), PATROL), np.full(len(special_cells), SPECIAL)])
-    strength = np.concatenate([strength, np.full(len(special_cells), 100.0)])
+    strength = np.concatenate([strength, np.full(len(special_cells), float(parameters.special_unit_size))])
     region = layout.cell_region[cell].astype(np.int64)
     district = np.empty(layout.n_cells, dtype=np.int64)
     for index in range(len(layout.regions)):
