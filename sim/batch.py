@@ -1,0 +1,374 @@
+"""Scenario batches: many seeded runs of several scenarios, resumable, locally or on Dask.
+
+A batch runs every scenario with the same list of seeds (common random numbers): replicate i
+of every scenario starts from the same random streams, so the difference between two
+scenarios' replicate i is the effect of what differs, not of the draws.
+
+Layout of a batch folder::
+
+    manifest.json                              what the batch is (scenarios, seeds, provenance)
+    events/scenario=<name>/seed=<seed>.parquet the run's events (incident schema)
+    daily/scenario=<name>/seed=<seed>.parquet  the run's daily table
+    runs/scenario=<name>/seed=<seed>.json      written last: the run is complete
+    failures/scenario=<name>/seed=<seed>.json  a run that raised: error and traceback
+
+Each file is written to a temporary name and renamed, and the run's record in ``runs/`` is
+written only after its tables, so an interrupted batch (Ctrl-C, SIGKILL, a lost worker) leaves
+no partial run: re-running the same command runs exactly the runs without a record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.errors import KazsimInputError
+from sim.provenance import atomic_write_bytes, atomic_write_text, provenance
+from sim.scenario import Scenario, build_scenario, load_scenario
+
+DEFAULT_REPLICATES = 100
+DEFAULT_BASE_SEED = 2011
+
+
+class BatchError(KazsimInputError):
+    """A batch folder that cannot be used as asked (other scenarios or seeds, corrupt files)."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What a worker receives: the scenario as plain data, and a seed."""
+
+    scenario: dict[str, Any]
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """The scenario's name."""
+        return self.scenario["name"]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a worker returns: compact tables as Parquet bytes, or the error."""
+
+    name: str
+    seed: int
+    events: bytes | None = None
+    daily: bytes | None = None
+    totals: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str | None = None
+    trace: str | None = None
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink, compression="zstd")
+    return sink.getvalue()
+
+
+def run_one(spec: RunSpec) -> RunOutcome:
+    """Run one (scenario, seed) and return compact results; never raises."""
+    from sim.run import simulate
+    from sim.events import totals
+
+    start = time.perf_counter()
+    try:
+        scenario = build_scenario(spec.scenario, f"batch scenario {spec.name}")
+        result = simulate(scenario, seed=spec.seed)
+        events = result.events.assign(seed=spec.seed)
+        daily = result.daily.assign(seed=spec.seed)
+        return RunOutcome(
+            name=spec.name,
+            seed=spec.seed,
+            events=_parquet(events),
+            daily=_parquet(daily),
+            totals={k: int(v) for k, v in totals(result.events).items()},
+            seconds=time.perf_counter() - start,
+        )
+    except Exception as error:  # noqa: BLE001 - a failed run is recorded, not fatal to the batch
+        return RunOutcome(
+            name=spec.name,
+            seed=spec.seed,
+            seconds=time.perf_counter() - start,
+            error=f"{type(error).__name__}: {error}",
+            trace=traceback.format_exc(),
+        )
+
+
+def seeds_for(replicates: int, base_seed: int = DEFAULT_BASE_SEED) -> list[int]:
+    """The batch's seed list; a longer batch extends a shorter one with the same base."""
+    return [base_seed + i for i in range(replicates)]
+
+
+def _digest(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class BatchFolder:
+    """A batch's folder: what is done, what failed, and writing results atomically."""
+
+    def __init__(self, root: Path) -> None:
+        """Open (not create) the folder at ``root``."""
+        self.root = Path(root)
+
+    def _path(self, kind: str, name: str, seed: int, suffix: str) -> Path:
+        return self.root / kind / f"scenario={name}" / f"seed={seed}{suffix}"
+
+    def done(self) -> set[tuple[str, int]]:
+        """(scenario, seed) of every complete run."""
+        found = set()
+        for record in (self.root / "runs").glob("scenario=*/seed=*.json"):
+            found.add((record.parent.name.removeprefix("scenario="), int(record.stem.removeprefix("seed="))))
+        return found
+
+    def failures(self) -> list[dict[str, Any]]:
+        """The recorded failures that no later success replaced."""
+        done = self.done()
+        out = []
+        for record in sorted((self.root / "failures").glob("scenario=*/seed=*.json")):
+            data = json.loads(record.read_text())
+            if (data["scenario"], data["seed"]) not in done:
+                out.append(data)
+        return out
+
+    def save(self, outcome: RunOutcome) -> None:
+        """Store a run's result: tables first, then the record that marks it complete."""
+        failure = self._path("failures", outcome.name, outcome.seed, ".json")
+        if outcome.error is not None:
+            record = {"scenario": outcome.name, "seed": outcome.seed, "error": outcome.error,
+                      "traceback": outcome.trace, "seconds": outcome.seconds}
+            atomic_write_text(failure, json.dumps(record, indent=2) + "\n")
+            return
+        atomic_write_bytes(self._path("events", outcome.name, outcome.seed, ".parquet"), outcome.events)
+        atomic_write_bytes(self._path("daily", outcome.name, outcome.seed, ".parquet"), outcome.daily)
+        record = {"scenario": outcome.name, "seed": outcome.seed, "totals": outcome.totals, "seconds": outcome.seconds}
+        atomic_write_text(self._path("runs", outcome.name, outcome.seed, ".json"), json.dumps(record, indent=2) + "\n")
+        failure.unlink(missing_ok=True)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Write the manifest, refusing a folder that holds a different batch."""
+        path = self.root / "manifest.json"
+        if path.exists():
+            existing = read_manifest(self.root)
+            for name, scenario in manifest["scenarios"].items():
+                old = existing["scenarios"].get(name)
+                if old is not None and old["digest"] != scenario["digest"]:
+                    raise BatchError(
+                        f"{path}: scenario {name!r} differs from the one this folder was started with; "
+                        "use another --out folder"
+                    )
+            if existing["base_seed"] != manifest["base_seed"]:
+                raise BatchError(f"{path}: field 'base_seed' is {existing['base_seed']}, not {manifest['base_seed']}")
+            manifest = {**existing, **manifest, "scenarios": {**existing["scenarios"], **manifest["scenarios"]},
+                        "replicates": max(existing["replicates"], manifest["replicates"]),
+                        "created": existing.get("created", manifest.get("created"))}
+        atomic_write_text(path, json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    """A batch folder's manifest; a clear error when it is missing or unreadable."""
+    path = Path(root) / "manifest.json"
+    if not path.is_file():
+        raise BatchError(f"{path}: missing; is {root} a batch folder (made by kazsim batch)?")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise BatchError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    for key in ("scenarios", "base_seed", "replicates"):
+        if key not in manifest:
+            raise BatchError(f"{path}: field {key!r} is missing")
+    return manifest
+
+
+@dataclass
+class BatchProgress:
+    """Counts a progress display needs."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+
+
+def _run_processes(specs: list[RunSpec], workers: int, on_outcome: Callable[[RunOutcome], None]) -> None:
+    """Run on local worker processes; a pool broken by a dead worker is replaced."""
+    pending = list(specs)
+    while pending:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        futures: dict[Future, RunSpec] = {}
+        queue = list(pending)
+        try:
+            while queue or futures:
+                # A few runs in flight per worker: results stream back and little is lost on a kill.
+                while queue and len(futures) < 2 * workers:
+                    spec = queue.pop(0)
+                    futures[pool.submit(run_one, spec)] = spec
+                finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    spec = futures.pop(future)
+                    on_outcome(future.result())
+                    pending.remove(spec)
+        except BrokenProcessPool:
+            continue  # a worker died: start a new pool and run what is still missing
+        finally:
+            pool.shutdown(cancel_futures=True)
+
+
+def _run_dask(specs: list[RunSpec], workers: int, scheduler: str, on_outcome: Callable[[RunOutcome], None]) -> None:
+    """Run on a Dask cluster: ``local`` starts a loopback LocalCluster, else connect to an address."""
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        slots = max(2 * sum(client.nthreads().values()), 2)
+        queue = list(specs)
+        running = as_completed()
+        while queue and running.count() < slots:
+            running.add(client.submit(run_one, queue.pop(0), pure=False))
+        for future in running:
+            on_outcome(future.result())
+            future.release()
+            if queue:
+                running.add(client.submit(run_one, queue.pop(0), pure=False))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_batch(
+    scenarios: Sequence[Scenario | str | Path],
+    replicates: int = DEFAULT_REPLICATES,
+    out: Path | str = "batches/latest",
+    workers: int = 1,
+    scheduler: str | None = None,
+    base_seed: int = DEFAULT_BASE_SEED,
+    overrides: Iterable[str] = (),
+    progress: Callable[[BatchProgress], None] | None = None,
+) -> BatchResult:
+    """Run (or resume) a batch and return its results.
+
+    Args:
+        scenarios: scenario objects, files or names.
+        replicates: runs per scenario; replicate i of every scenario uses seed ``base_seed + i``.
+        out: the batch folder; runs already recorded there are not run again.
+        workers: local worker processes (1 runs in this process); Dask workers with ``scheduler="local"``.
+        scheduler: ``None`` for local processes, ``"local"`` for a loopback Dask ``LocalCluster``,
+            or the address of an existing Dask scheduler (``tcp://host:port``).
+        base_seed: the first seed.
+        overrides: ``key=value`` overrides applied to every scenario loaded from a file.
+        progress: called with the counts after every finished run.
+
+    Returns:
+        The whole batch's results (including runs from earlier invocations).
+    """
+    loaded = [s if isinstance(s, Scenario) else load_scenario(s, overrides=list(overrides)) for s in scenarios]
+    names = [s.name for s in loaded]
+    if len(set(names)) != len(names):
+        raise BatchError(f"scenario names must differ within a batch, got {names}")
+    folder = BatchFolder(Path(out))
+    seeds = seeds_for(replicates, base_seed)
+    manifest = {
+        "kind": "kazsim batch",
+        "base_seed": base_seed,
+        "replicates": replicates,
+        "seeds": seeds,
+        "scenarios": {s.name: {"digest": _digest(s.resolved()), "resolved": s.resolved()} for s in loaded},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "provenance": provenance(),
+    }
+    folder.write_manifest(manifest)
+    done = folder.done()
+    specs = [RunSpec(s.resolved(), seed) for seed in seeds for s in loaded if (s.name, seed) not in done]
+    counts = BatchProgress(total=len(seeds) * len(loaded), done=len(seeds) * len(loaded) - len(specs))
+
+    def record(outcome: RunOutcome) -> None:
+        folder.save(outcome)
+        if outcome.error is None:
+            counts.done += 1
+        else:
+            counts.failed += 1
+        if progress is not None:
+            progress(counts)
+
+    if progress is not None:
+        progress(counts)
+    if workers <= 1 and scheduler is None:
+        for spec in specs:
+            record(run_one(spec))
+    elif specs and scheduler is None:
+        _run_processes(specs, workers, record)
+    elif specs:
+        _run_dask(specs, workers, scheduler, record)
+    return load_batch(folder.root, scenarios=names, seeds=seeds)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A batch's tables, restricted to the requested scenarios and seeds."""
+
+    root: Path
+    manifest: dict[str, Any]
+    events: pd.DataFrame
+    daily: pd.DataFrame
+    runs: pd.DataFrame
+    failures: list[dict[str, Any]]
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Scenario names, in manifest order."""
+        return [n for n in self.manifest["scenarios"] if n in set(self.runs["scenario"])]
+
+
+def _read_partitioned(root: Path, kind: str, keep: set[tuple[str, int]]) -> pd.DataFrame:
+    frames = []
+    for name, seed in sorted(keep):
+        path = root / kind / f"scenario={name}" / f"seed={seed}.parquet"
+        try:
+            frame = pq.read_table(path).to_pandas()
+        except (OSError, pa.ArrowInvalid) as error:
+            raise BatchError(f"{path}: unreadable or missing ({error}); re-run the batch command to redo it") from None
+        frames.append(frame.assign(scenario=name))
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_batch(root: Path | str, scenarios: Sequence[str] | None = None, seeds: Sequence[int] | None = None) -> BatchResult:
+    """Read a batch folder (complete runs only).
+
+    Raises:
+        BatchError: the manifest is missing or corrupt, or a completed run's table is unreadable.
+    """
+    root = Path(root)
+    manifest = read_manifest(root)
+    folder = BatchFolder(root)
+    keep = {
+        (name, seed)
+        for name, seed in folder.done()
+        if (scenarios is None or name in scenarios) and (seeds is None or seed in seeds)
+    }
+    runs = pd.DataFrame(sorted(keep), columns=["scenario", "seed"])
+    events = _read_partitioned(root, "events", keep)
+    daily = _read_partitioned(root, "daily", keep)
+    return BatchResult(root, manifest, events, daily, runs, folder.failures())
