@@ -32,16 +32,19 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import KazsimInputError
+from sim.parameters import PARAMETERS
 from sim.provenance import atomic_write_bytes, atomic_write_text, provenance
 from sim.scenario import Scenario, build_scenario, load_scenario
 
 DEFAULT_REPLICATES = 100
 DEFAULT_BASE_SEED = 2011
+PARAMETER_MODES = ("posterior", "point", "scenario")
 
 
 class BatchError(KazsimInputError):
@@ -113,6 +116,51 @@ def run_one(spec: RunSpec) -> RunOutcome:
 def seeds_for(replicates: int, base_seed: int = DEFAULT_BASE_SEED) -> list[int]:
     """The batch's seed list; a longer batch extends a shorter one with the same base."""
     return [base_seed + i for i in range(replicates)]
+
+
+def parameter_draws(
+    scenarios: Sequence[Scenario], seeds: Sequence[int], mode: str, base_seed: int
+) -> tuple[list[dict[str, float]], dict[str, Any]]:
+    """Parameter values for each replicate, shared by every scenario (common draws).
+
+    ``posterior`` draws replicate i's particle with probability equal to its weight, from a
+    stream fixed by ``base_seed`` alone, so every scenario's replicate i uses the same parameter
+    set; ``point`` uses the weighted posterior mean for every replicate; ``scenario`` uses each
+    scenario's own values. Without a posterior named by the scenarios, every mode is ``scenario``.
+
+    Returns:
+        Per replicate, the parameter values to override, and a description for the manifest.
+    """
+    if mode not in PARAMETER_MODES:
+        raise BatchError(f"--parameters must be one of {', '.join(PARAMETER_MODES)}, not {mode!r}")
+    paths = {s.posterior for s in scenarios}
+    if mode == "scenario" or paths == {None}:
+        return [{} for _ in seeds], {"mode": "scenario"}
+    if len(paths) != 1:
+        raise BatchError(f"scenarios name different posteriors ({sorted(map(str, paths))}); common draws need one")
+    from calibration.posterior import load_posterior
+
+    path = paths.pop()
+    posterior = load_posterior(Path(path))
+    names = [c for c in posterior.columns if c not in ("particle", "weight")]
+    weights = posterior["weight"].to_numpy()
+    if mode == "point":
+        point = {n: float((posterior[n] * weights).sum()) for n in names}
+        return [dict(point) for _ in seeds], {"mode": "point", "posterior": str(path), "values": point}
+    rng = np.random.default_rng(np.random.SeedSequence([base_seed, 7919]))
+    chosen = rng.choice(len(posterior), size=len(seeds), p=weights / weights.sum())
+    draws = [{n: float(posterior[n].iloc[i]) for n in names} for i in chosen]
+    particles = {str(seed): int(posterior["particle"].iloc[i]) for seed, i in zip(seeds, chosen, strict=True)}
+    return draws, {"mode": "posterior", "posterior": str(path), "particles": particles}
+
+
+def _with_parameters(scenario: Scenario, values: dict[str, float]) -> dict[str, Any]:
+    data = scenario.resolved()
+    if values:
+        integers = {p.name for p in PARAMETERS if p.integer}
+        data["parameters"] = {**data["parameters"],
+                              **{k: int(round(v)) if k in integers else v for k, v in values.items()}}
+    return data
 
 
 def _digest(data: dict[str, Any]) -> str:
@@ -265,6 +313,7 @@ def run_batch(
     base_seed: int = DEFAULT_BASE_SEED,
     overrides: Iterable[str] = (),
     progress: Callable[[BatchProgress], None] | None = None,
+    parameters: str = "posterior",
 ) -> BatchResult:
     """Run (or resume) a batch and return its results.
 
@@ -278,6 +327,9 @@ def run_batch(
         base_seed: the first seed.
         overrides: ``key=value`` overrides applied to every scenario loaded from a file.
         progress: called with the counts after every finished run.
+        parameters: ``posterior`` (draw parameter sets from the scenarios' calibrated posterior,
+            the same draw for replicate i of every scenario), ``point`` (the posterior mean) or
+            ``scenario`` (the scenario files' own values). Without a posterior: ``scenario``.
 
     Returns:
         The whole batch's results (including runs from earlier invocations).
@@ -288,18 +340,26 @@ def run_batch(
         raise BatchError(f"scenario names must differ within a batch, got {names}")
     folder = BatchFolder(Path(out))
     seeds = seeds_for(replicates, base_seed)
+    draws, draw_info = parameter_draws(loaded, seeds, parameters, base_seed)
     manifest = {
         "kind": "kazsim batch",
         "base_seed": base_seed,
         "replicates": replicates,
         "seeds": seeds,
-        "scenarios": {s.name: {"digest": _digest(s.resolved()), "resolved": s.resolved()} for s in loaded},
+        "parameters": draw_info,
+        "scenarios": {s.name: {"digest": _digest({**s.resolved(), "draws": draw_info}), "resolved": s.resolved()}
+                      for s in loaded},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "provenance": provenance(),
     }
     folder.write_manifest(manifest)
     done = folder.done()
-    specs = [RunSpec(s.resolved(), seed) for seed in seeds for s in loaded if (s.name, seed) not in done]
+    specs = [
+        RunSpec(_with_parameters(s, values), seed)
+        for seed, values in zip(seeds, draws, strict=True)
+        for s in loaded
+        if (s.name, seed) not in done
+    ]
     counts = BatchProgress(total=len(seeds) * len(loaded), done=len(seeds) * len(loaded) - len(specs))
 
     def record(outcome: RunOutcome) -> None:

@@ -178,6 +178,12 @@ def comparison_table(result) -> Table:
     return table
 
 
+PARAMETERS_HELP = (
+    "posterior: draw each replicate's parameters from the calibrated posterior (same draw for every scenario); "
+    "point: the posterior mean; scenario: the scenario files' own values."
+)
+
+
 def batch_progress(description: str):
     """A rich progress display for batches: runs done, failures, time left."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -188,7 +194,7 @@ def batch_progress(description: str):
     )
 
 
-def _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, base_seed, overrides):
+def _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, base_seed, overrides, parameters):
     from sim.batch import run_batch
 
     with batch_progress("runs") as bar:
@@ -198,7 +204,7 @@ def _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, bas
             bar.update(task, total=counts.total, completed=counts.done + counts.failed, failed=counts.failed)
 
         return run_batch(scenarios, replicates=replicates, out=out, workers=workers, scheduler=scheduler,
-                         base_seed=base_seed, overrides=overrides, progress=show)
+                         base_seed=base_seed, overrides=overrides, progress=show, parameters=parameters)
 
 
 @app.command()
@@ -213,9 +219,10 @@ def batch(
     ] = None,
     seed: Annotated[int, typer.Option(help="First seed; replicate i uses seed + i.")] = 2011,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override for every scenario: key=value.")] = None,
+    parameters: Annotated[str, typer.Option(help=PARAMETERS_HELP)] = "posterior",
 ) -> None:
     """Run every scenario with the same seeds into a Parquet dataset; resumable."""
-    result = _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, seed, set_ or [])
+    result = _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, seed, set_ or [], parameters)
     per = result.runs.groupby("scenario").size()
     console.print(f"{out}: " + ", ".join(f"{name} {per.get(name, 0)}/{replicates} runs" for name in result.scenarios))
     if result.failures:
@@ -248,6 +255,7 @@ def compare(
     out: Annotated[Path | None, typer.Option(help="Batch folder when given scenario files.")] = None,
     workers: Annotated[int, typer.Option(min=1)] = 2,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address or 'local'.")] = None,
+    parameters: Annotated[str, typer.Option(help=PARAMETERS_HELP)] = "posterior",
 ) -> None:
     """Compare counterfactuals with the baseline: paired effects, intervals, P(worse)."""
     from sim.batch import BatchError
@@ -261,7 +269,7 @@ def compare(
         names = [load_scenario(p).name for p in inputs]
         root = out or Path("batches") / "-vs-".join(names)
         console.print(f"Running {replicates} paired runs of {', '.join(names)} into {root}")
-        _run_batch_with_progress(inputs, replicates, root, workers, scheduler, 2011, [])
+        _run_batch_with_progress(inputs, replicates, root, workers, scheduler, 2011, [], parameters)
     else:
         raise BatchError(f"{' '.join(map(str, inputs))}: expected one batch folder or two or more scenario files")
     result, effects, base = compare_batch(root, baseline)

@@ -179,6 +179,9 @@ class Scenario(_Strict):
     parameters: Parameters = Parameters()  # type: ignore[valid-type]
     levers: Levers = Levers()
     epstein: EpsteinSettings = EpsteinSettings()
+    posterior: str | None = Field(
+        default=None, description="calibrated posterior (CSV of weighted particles) that batches draw parameters from"
+    )
 
     def resolved(self) -> dict[str, Any]:
         """Every value the run uses, for provenance (JSON-ready)."""
@@ -204,6 +207,9 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(path, None, f"not valid TOML: {error}") from None
+    if isinstance(raw.get("posterior"), str):
+        # A posterior path is relative to the file that names it, so extending scenarios inherit it intact.
+        raw["posterior"] = str((path.parent / raw["posterior"]).resolve())
     parent = raw.pop("extends", None)
     if parent is None:
         return raw
