@@ -160,21 +160,28 @@ def run(
 
 
 def comparison_table(result) -> Table:
-    """The simulated run's totals beside the observed 2011 totals (seed-documented incidents)."""
+    """The run's totals beside the observed 2011 totals; for the Epstein model, its counts."""
     from sim.events import totals
 
+    title = f"{result.scenario.name}, seed {result.seed}, {result.days} days"
+    if result.scenario.model == "epstein":
+        table = Table(title=title, header_style="bold")
+        for header in ("", "mean", "max", "final"):
+            table.add_column(header, justify="right" if header else "left")
+        for column in ("active", "quiet", "jailed"):
+            series = result.daily[column]
+            table.add_row(column, f"{series.mean():.1f}", str(series.max()), str(series.iloc[-1]))
+        return table
     observed = ObservedData()
     simulated = totals(result.events)
     seed_totals = totals(observed.seed_incidents)
     all_totals = totals(observed.incidents)
-    table = Table(title=f"{result.scenario.name}, seed {result.seed}, {result.days} days", header_style="bold")
+    table = Table(title=title, header_style="bold")
     table.add_column("")
     for header in ("simulated", "observed 2011 (seed)", "observed 2011 (all)"):
         table.add_column(header, justify="right")
     for name in simulated.index:
         table.add_row(name, str(simulated[name]), str(seed_totals[name]), str(all_totals[name]))
-    if result.scenario.model == "epstein":
-        table.add_row("final active / jailed", f"{result.daily['active'].iloc[-1]} / {result.daily['jailed'].iloc[-1]}", "", "")
     return table
 
 
