@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 
 from numba import njit
 
 from sim.agents.core import arrest_probability, grievance
+from sim.agents.face import ArrayFace, Column
 
 if TYPE_CHECKING:
     from sim.geography import RegionalLayout
@@ -267,61 +267,27 @@ def civilian_day(
         near[0, c], near[1, c], near[2, c], near[3, c] = a, b, d, e
 
 
-class Civilian(mesa.Agent):
+class Civilian(ArrayFace):
     """A civilian group, seen as a Mesa agent: a view onto one row of :class:`CivilianGroups`."""
 
-    def __init__(self, model: mesa.Model, index: int) -> None:
-        """Create the face of group ``index``."""
-        super().__init__(model)
-        self.index = index
-
-    @property
-    def _groups(self) -> CivilianGroups:
-        return self.model.civilians
+    hardship = Column("civilians", "hardship", float, "Hardship H.")
+    risk_aversion = Column("civilians", "risk_aversion", float, "Risk aversion R.")
+    religiosity = Column("civilians", "religiosity", float, "Exposure to the religion law.")
+    inform_propensity = Column("civilians", "inform_propensity", float, "Readiness to inform police.")
+    stage = Column("civilians", "stage", lambda v: STAGE_NAMES[int(v)], "``quiet``, ``sympathiser`` or ``recruit``.")
 
     @property
     def cell(self):
         """The Mesa grid cell the group lives in."""
-        return self.model.grid.cell_at(int(self._groups.cell[self.index]))
+        return self.model.grid.cell_at(int(self.model.civilians.cell[self.index]))
 
     @property
     def region(self) -> str:
         """The group's 2011 region."""
-        return self.model.layout.regions[int(self._groups.region[self.index])]
-
-    @property
-    def hardship(self) -> float:
-        """Hardship H."""
-        return float(self._groups.hardship[self.index])
-
-    @property
-    def risk_aversion(self) -> float:
-        """Risk aversion R."""
-        return float(self._groups.risk_aversion[self.index])
-
-    @property
-    def religiosity(self) -> float:
-        """Exposure to the religion law."""
-        return float(self._groups.religiosity[self.index])
-
-    @property
-    def inform_propensity(self) -> float:
-        """Readiness to inform police."""
-        return float(self._groups.inform_propensity[self.index])
-
-    @property
-    def stage(self) -> str:
-        """``quiet``, ``sympathiser`` or ``recruit``."""
-        return STAGE_NAMES[int(self._groups.stage[self.index])]
+        return self.model.layout.regions[int(self.model.civilians.region[self.index])]
 
     @property
     def people(self) -> dict[str, int]:
         """Where the group's people are: free, in cells, detained, imprisoned, dead."""
-        g, i = self._groups, self.index
-        return {
-            "free": int(g.free[i]),
-            "in_cells": int(g.in_cells[i]),
-            "detained": int(g.detained[i]),
-            "imprisoned": int(g.imprisoned[i]),
-            "dead": int(g.dead[i]),
-        }
+        groups = self.model.civilians
+        return {name: int(getattr(groups, name)[self.index]) for name in ("free", "in_cells", "detained", "imprisoned", "dead")}

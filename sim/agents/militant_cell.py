@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import mesa
 import numpy as np
+
+from sim.agents.face import ArrayFace, Column
 
 ATTACK_KINDS = ("armed_attack", "bombing", "suicide_bombing")
 
@@ -133,47 +134,23 @@ def plan_attack(rng: np.random.Generator, parameters, members: int) -> AttackOut
     return AttackOutcome(kind, security, victims - security, min(attackers, members), injured)
 
 
-class MilitantCell(mesa.Agent):
+class MilitantCell(ArrayFace):
     """A militant cell, seen as a Mesa agent: a view onto one row of :class:`MilitantCells`."""
 
-    def __init__(self, model: mesa.Model, index: int) -> None:
-        """Create the face of cell ``index``."""
-        super().__init__(model)
-        self.index = index
-
-    @property
-    def _cells(self) -> MilitantCells:
-        return self.model.militants
+    members = Column("militants", "members", int, "Members at liberty.")
+    leader = Column("militants", "leader", bool, "Whether the founding leader is alive and free.")
+    capability = Column("militants", "capability", float, "Resources for attacks, in attack-cost units.")
+    intel = Column("militants", "intel", float, "What the police know (1 = enough for a raid at the default policy).")
 
     @property
     def cell(self):
         """The Mesa grid cell of the cell's home."""
-        return self.model.grid.cell_at(int(self._cells.home[self.index]))
+        return self.model.grid.cell_at(int(self.model.militants.home[self.index]))
 
     @property
     def home_region(self) -> str:
         """The region the cell operates from."""
-        return self.model.layout.regions[int(self._cells.region[self.index])]
-
-    @property
-    def members(self) -> int:
-        """Members at liberty."""
-        return int(self._cells.members[self.index])
-
-    @property
-    def leader(self) -> bool:
-        """Whether the founding leader is alive and free."""
-        return bool(self._cells.leader[self.index])
-
-    @property
-    def capability(self) -> float:
-        """Resources for attacks, in attack-cost units."""
-        return float(self._cells.capability[self.index])
-
-    @property
-    def intel(self) -> float:
-        """What the police know about the cell (1 = enough for a raid at the default policy)."""
-        return float(self._cells.intel[self.index])
+        return self.model.layout.regions[int(self.model.militants.region[self.index])]
 
     @property
     def detected(self) -> bool:

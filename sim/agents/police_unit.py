@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
+
+from sim.agents.face import ArrayFace, Column
 
 if TYPE_CHECKING:
     from sim.geography import RegionalLayout
@@ -113,34 +114,18 @@ def nearest_unit(units: PoliceUnits, candidates: np.ndarray, layout: RegionalLay
     return int(candidates[np.argmin(np.abs(offsets).max(axis=1))])
 
 
-class PoliceUnit(mesa.Agent):
+class PoliceUnit(ArrayFace):
     """A police unit, seen as a Mesa agent: a view onto one row of :class:`PoliceUnits`."""
 
-    def __init__(self, model: mesa.Model, index: int) -> None:
-        """Create the face of unit ``index``."""
-        super().__init__(model)
-        self.index = index
-
-    @property
-    def _units(self) -> PoliceUnits:
-        return self.model.police
-
-    @property
-    def kind(self) -> str:
-        """``patrol`` or ``special``."""
-        return "special" if self._units.kind[self.index] == SPECIAL else "patrol"
+    kind = Column("police", "kind", lambda v: "special" if v == SPECIAL else "patrol", "``patrol`` or ``special``.")
+    strength = Column("police", "strength", float, "Officers serving.")
 
     @property
     def cell(self):
         """The Mesa grid cell the unit is based in."""
-        return self.model.grid.cell_at(int(self._units.cell[self.index]))
+        return self.model.grid.cell_at(int(self.model.police.cell[self.index]))
 
     @property
     def region(self) -> str:
         """The unit's region."""
-        return self.model.layout.regions[int(self._units.region[self.index])]
-
-    @property
-    def strength(self) -> float:
-        """Officers serving."""
-        return float(self._units.strength[self.index])
+        return self.model.layout.regions[int(self.model.police.region[self.index])]

@@ -1,0 +1,35 @@
+"""Mesa agents as faces: each agent shows one row of its kind's state arrays.
+
+The model keeps agent state in arrays so that daily rules run as kernels over all agents; a
+face is the Mesa agent a user inspects, visualises or counts through ``model.agents_by_type``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import mesa
+
+
+class Column:
+    """A read-only attribute that reads ``model.<table>.<array>[face.index]``."""
+
+    def __init__(self, table: str, array: str, cast: Callable[[Any], Any] = float, doc: str = "") -> None:
+        """Name the model attribute holding the state table, the array, and how to convert a value."""
+        self.table, self.array, self.cast = table, array, cast
+        self.__doc__ = doc
+
+    def __get__(self, face: ArrayFace | None, owner: type | None = None) -> Any:
+        if face is None:
+            return self
+        return self.cast(getattr(getattr(face.model, self.table), self.array)[face.index])
+
+
+class ArrayFace(mesa.Agent):
+    """A Mesa agent standing for row ``index`` of a state table of the model."""
+
+    def __init__(self, model: mesa.Model, index: int) -> None:
+        """Create the face of row ``index``."""
+        super().__init__(model)
+        self.index = index
