@@ -295,3 +295,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+from calibration.cli import register as _register_calibration  # noqa: E402
+
+_register_calibration(app)

@@ -70,6 +70,9 @@ class KazakhstanModel(mesa.Model):
         civilians: civilian group state; faces are ``Civilian`` agents.
         militants: militant cell state; faces are ``MilitantCell`` agents.
         police: police unit state; faces are ``PoliceUnit`` agents.
+        hardship_today: each group's hardship with today's lever effects (backlash aside).
+        legitimacy_today: the legitimacy each group grants the state today.
+        arrest_probability: Epstein's estimated arrest probability in each cell today.
         day: days simulated so far.
     """
 
@@ -109,12 +112,13 @@ class KazakhstanModel(mesa.Model):
         self._informing = np.zeros(n_cells)
         self._people = np.zeros(5, dtype=np.int64)
         self._near = np.zeros((4, n_cells))
+        self.arrest_probability = np.zeros(n_cells)
         self._officers_seen: np.ndarray | None = None
         self._officers_near: np.ndarray | None = None
         levers, regions = self.spec.levers, self.layout.regions
         self._lever_state: tuple | None = None
-        self._hardship_today = self.civilians.hardship
-        self._legitimacy_today = np.full(len(self.civilians), self.params.legitimacy)
+        self.hardship_today = self.civilians.hardship
+        self.legitimacy_today = np.full(len(self.civilians), self.params.legitimacy)
         self._law_exposure = self.civilians.religiosity * region_mask(levers.religion_law, regions, self.civilians.region)
         self._community = region_mask(levers.informants, regions, self.civilians.region)
         self._patrolled = region_mask(levers.patrols, regions, self.layout.cell_region)
@@ -174,8 +178,8 @@ class KazakhstanModel(mesa.Model):
         if state == self._lever_state:
             return
         self._lever_state = state
-        self._hardship_today = self.civilians.hardship + law_hardship * self._law_exposure
-        self._legitimacy_today = np.clip(
+        self.hardship_today = self.civilians.hardship + law_hardship * self._law_exposure
+        self.legitimacy_today = np.clip(
             self.params.legitimacy + gain * self._community - law_legitimacy * self._law_exposure, 0.0, 1.0
         )
 
@@ -199,8 +203,8 @@ class KazakhstanModel(mesa.Model):
         civilian_day(
             int(self._civilians_rng.integers(2**31)),
             groups.starts,
-            self._hardship_today,
-            self._legitimacy_today,
+            self.hardship_today,
+            self.legitimacy_today,
             groups.risk_aversion,
             groups.inform_propensity,
             groups.stage,
@@ -216,6 +220,7 @@ class KazakhstanModel(mesa.Model):
             self._recruits,
             self._informing,
             self._near,
+            self.arrest_probability,
             self._people,
         )
 

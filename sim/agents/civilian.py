@@ -186,6 +186,7 @@ def civilian_day(
     recruits_by_cell: np.ndarray,
     informing_by_cell: np.ndarray,
     near: np.ndarray,
+    arrest_prob_by_cell: np.ndarray,
     totals: np.ndarray,
 ) -> None:
     """One day of every civilian group, in one pass (synchronous update).
@@ -197,8 +198,8 @@ def civilian_day(
     militant cell becomes RECRUIT with probability ``radicalisation_rate`` a day and stays so
     while the rule holds; when it no longer holds the group falls back to QUIET.
 
-    The arrest probability of each cell comes from ``officers_near`` and yesterday's
-    sympathisers within vision (``near[0]``). ``rates`` holds, in order: threshold T,
+    The arrest probability of each cell (written to ``arrest_prob_by_cell``) comes from
+    ``officers_near`` and yesterday's sympathisers within vision (``near[0]``). ``rates`` holds, in order: threshold T,
     radicalisation rate, release probability, backlash decay, officers per 'cop', sympathisers
     per 'active', arrest constant k.
 
@@ -208,7 +209,7 @@ def civilian_day(
     people, then groups carrying backlash.
     """
     threshold, radicalisation_rate, release_probability, backlash_decay = rates[0], rates[1], rates[2], rates[3]
-    arrest_prob_by_cell = estimated_arrest_probability(officers_near, near[0], rates[4], rates[5], rates[6])
+    arrest_prob_by_cell[:] = estimated_arrest_probability(officers_near, near[0], rates[4], rates[5], rates[6])
     cell_nearby = neighbourhood_sum(indptr, indices, militant_homes) > 0
     # Seeding numba's generator from the model's stream each day keeps every draw a function of
     # (scenario, seed) in any process, without the cost of passing a Generator into numba.
@@ -275,6 +276,18 @@ class Civilian(ArrayFace):
     religiosity = Column("civilians", "religiosity", float, "Exposure to the religion law.")
     inform_propensity = Column("civilians", "inform_propensity", float, "Readiness to inform police.")
     stage = Column("civilians", "stage", lambda v: STAGE_NAMES[int(v)], "``quiet``, ``sympathiser`` or ``recruit``.")
+
+    @property
+    def grievance(self) -> float:
+        """Today's grievance G = H (1 - L), with the levers' and backlash's effects."""
+        model, i = self.model, self.index
+        hardship = min(model.hardship_today[i] + model.civilians.backlash[i], 1.0)
+        return float(grievance(hardship, model.legitimacy_today[i]))
+
+    @property
+    def arrest_probability(self) -> float:
+        """Today's estimated arrest probability P in the group's cell (Epstein)."""
+        return float(self.model.arrest_probability[self.model.civilians.cell[self.index]])
 
     @property
     def cell(self):
