@@ -27,16 +27,16 @@ SCALES = (10_000, 100_000, 300_000, 1_000_000)
 
 def time_year(people_per_agent: int | None = None, repeats: int = 11) -> dict[str, float]:
     """Median construction, step and total time of a full year (after one warm-up run)."""
-    from sim.model import KazakhstanModel
+    from sim.run import build_model
     from sim.scenario import load_scenario
 
     overrides = [f"scale.people_per_agent={people_per_agent}"] if people_per_agent else []
     scenario = load_scenario("baseline_2011", overrides=overrides)
-    KazakhstanModel(scenario, rng=10_000).run()  # warm-up: numba cache load, layout rasterisation
+    build_model(scenario, 10_000).run()  # warm-up: numba cache load, layout rasterisation, gc freeze
     build, total = [], []
     for seed in range(repeats):
         start = time.perf_counter()
-        model = KazakhstanModel(scenario, rng=seed)
+        model = build_model(scenario, seed)
         built = time.perf_counter()
         model.run()
         done = time.perf_counter()
