@@ -78,9 +78,12 @@ class RunOutcome:
     trace: str | None = None
 
 
-def _parquet(frame: pd.DataFrame) -> bytes:
+def _parquet(frame: pd.DataFrame, metadata: dict[str, str]) -> bytes:
+    """A table as Parquet bytes, its provenance in the schema metadata (nothing time-dependent)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"kazsim": json.dumps(metadata).encode()})
     sink = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink, compression="zstd")
+    pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()
 
 
@@ -95,11 +98,14 @@ def run_one(spec: RunSpec) -> RunOutcome:
         result = simulate(scenario, seed=spec.seed)
         events = result.events.assign(seed=spec.seed)
         daily = result.daily.assign(seed=spec.seed)
+        origin = provenance()
+        metadata = {"scenario": spec.name, "seed": spec.seed, "scenario_digest": _digest(spec.scenario),
+                    "kazsim_version": origin["kazsim_version"], "git_revision": origin["git_revision"]}
         return RunOutcome(
             name=spec.name,
             seed=spec.seed,
-            events=_parquet(events),
-            daily=_parquet(daily),
+            events=_parquet(events, metadata),
+            daily=_parquet(daily, metadata),
             totals={k: int(v) for k, v in totals(result.events).items()},
             seconds=time.perf_counter() - start,
         )
