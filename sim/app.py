@@ -34,6 +34,8 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.patches import Patch
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
 from PIL import Image as PILImage
 
 from sim.data import ObservedData
@@ -641,19 +643,37 @@ def IncidentList(model: LiveModel):
     return solara.Markdown("\n".join(lines))
 
 
-def make_page(scenario: str | None = None):
-    """The SolaraViz element for a scenario."""
-    name = scenario or initial_scenario()
-    model = LiveModel(scenario_name=name)
-    return SolaraViz(
+@solara.component
+def Dashboard(model: LiveModel):
+    """The main area: map and timeline side by side, then the guide and the incident lists.
+
+    SolaraViz's own main area (``ComponentsView``) uses ``GridDraggable``, whose front-end
+    (vue-grid-layout, Vue 2) does not render with the Vue 3 front-end that ipyvue 3 brings; so the
+    page passes no components to SolaraViz and lays out its own, refreshed by the same counter.
+    """
+    update_counter.get()
+    with solara.Column(style={"padding": "8px"}):
+        with solara.Columns([1, 1]):
+            MapView(model)
+            TimelineView(model)
+        with solara.Columns([1, 1]):
+            with solara.Card("Guide", classes=["kazsim-guide"]):
+                GuidePanel(model)
+            with solara.Card("Incidents", classes=["kazsim-incidents"]):
+                IncidentList(model)
+
+
+@solara.component
+def Page():
+    """The page ``solara run sim.app`` serves: SolaraViz's sidebar and controls, and the dashboard."""
+    name = initial_scenario()
+    initial = solara.use_memo(lambda: LiveModel(scenario_name=name), [])
+    model = solara.use_reactive(initial)
+    SolaraViz(
         model,
-        components=[(MapView, 0), (TimelineView, 0), (GuidePanel, 0), (IncidentList, 0)],
+        components=[],
         model_params=model_params(name),
         name="kazsim: militancy and policing in Kazakhstan, 2011",
         play_interval=150,
     )
-
-
-from mesa.visualization import SolaraViz  # noqa: E402  (after the components, as in Mesa's examples)
-
-page = make_page()
+    Dashboard(model.value)

@@ -24,6 +24,7 @@ from sim.agents.civilian import (
     Civilian,
     civilian_day,
     create_groups,
+    draw_people,
     neighbourhood_sum,
 )
 from sim.agents.militant_cell import MilitantCell, MilitantCells, plan_attack
@@ -257,8 +258,7 @@ class KazakhstanModel(mesa.Model):
         candidates = np.flatnonzero((groups.cell == home) & (groups.stage != QUIET) & (groups.free > 0))
         if len(candidates) == 0:
             return
-        weights = groups.free[candidates] / groups.free[candidates].sum()
-        members = self._cells_rng.choice(candidates, size=self.params.initial_members, p=weights).tolist()
+        members = draw_people(self._cells_rng, candidates, groups.free, self.params.initial_members).tolist()
         groups.move(members, "free", "in_cells")
         groups.stage[members] = RECRUIT
         index = self.militants.add(home, int(self.layout.cell_region[home]), members, self.day)
@@ -270,8 +270,7 @@ class KazakhstanModel(mesa.Model):
         candidates = np.flatnonzero(np.isin(groups.cell, near) & (groups.stage == RECRUIT) & (groups.free > 0))
         if len(candidates) == 0:
             return
-        weights = groups.free[candidates] / groups.free[candidates].sum()
-        joined = self._cells_rng.choice(candidates, size=count, p=weights).tolist()
+        joined = draw_people(self._cells_rng, candidates, groups.free, count).tolist()
         groups.move(joined, "free", "in_cells")
         self.militants.member_groups[cell].extend(joined)
         self.militants.members[cell] += len(joined)
@@ -317,10 +316,9 @@ class KazakhstanModel(mesa.Model):
         candidates = np.flatnonzero((groups.cell == home) & (groups.free > 0))
         if count == 0 or len(candidates) == 0:
             return 0
-        weights = groups.free[candidates] / groups.free[candidates].sum()
-        victims = self._cells_rng.choice(candidates, size=count, p=weights)
+        victims = draw_people(self._cells_rng, candidates, groups.free, count)
         groups.move(victims, "free", "dead")
-        return count
+        return len(victims)
 
     def _kill_officers(self, cell: int, count: int, special: bool) -> int:
         if count == 0:
@@ -407,7 +405,6 @@ class KazakhstanModel(mesa.Model):
             arrested += len(taken)
             cells.intel[cell] += self.params.attack_intel
         detainees = np.concatenate([outcome.involved_groups, outcome.uninvolved_groups]).astype(np.int64)
-        detainees = detainees[groups.free[detainees] > 0]
         groups.move(detainees, "free", "detained")
         uninvolved = outcome.uninvolved_groups
         np.add.at(groups.backlash, uninvolved, self.params.backlash_per_detainee)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from sim.agents.civilian import Civilian
+from sim.agents.civilian import Civilian, draw_people
 from sim.agents.militant_cell import MilitantCell
 from sim.agents.police_unit import PoliceUnit
 from sim.data import ObservedData
@@ -254,3 +254,17 @@ def test_daily_table_has_one_row_per_day(baseline) -> None:
     result = simulate(baseline, seed=0, days=40)
     assert len(result.daily) == 40
     assert pd.to_datetime(result.daily["date"]).diff().dropna().eq(pd.Timedelta(days=1)).all()
+
+
+@given(
+    free=st.lists(st.integers(0, 5), min_size=1, max_size=30),
+    count=st.integers(0, 200),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_draw_people_never_takes_more_than_a_group_has(free, count, seed) -> None:
+    free = np.array(free, dtype=np.int32)
+    candidates = np.flatnonzero(free > 0)
+    drawn = draw_people(np.random.default_rng(seed), candidates, free, count)
+    assert len(drawn) == min(count, int(free.sum()))
+    taken = np.bincount(drawn, minlength=len(free))
+    assert (taken <= free).all()

@@ -136,6 +136,19 @@ def create_groups(
     )
 
 
+def draw_people(rng: np.random.Generator, candidates: np.ndarray, free: np.ndarray, count: int) -> np.ndarray:
+    """``count`` people drawn without replacement from the free people of ``candidates``.
+
+    Returns one group index per person drawn (fewer when fewer people are free), so no group
+    ever gives more people than it has.
+    """
+    available = free[candidates].astype(np.int64)
+    count = min(int(count), int(available.sum()))
+    if count <= 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.repeat(candidates, rng.multivariate_hypergeometric(available, count))
+
+
 @njit(cache=True)
 def neighbourhood_sum(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Sum of ``values`` over each cell's neighbourhood (CSR rows of the neighbourhood matrix)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.agents.civilian import QUIET, CivilianGroups
+from sim.agents.civilian import QUIET, CivilianGroups, draw_people
 from sim.scenario import SweepPolicy
 
 
@@ -40,13 +40,7 @@ def conduct(
     free = groups.free
     radical = np.flatnonzero(in_region & (groups.stage != QUIET) & (free > 0))
     quiet = np.flatnonzero(in_region & (groups.stage == QUIET) & (free > 0))
-    involved_groups = _pick(rng, radical, free, involved - from_cells)
-    uninvolved_groups = _pick(rng, quiet, free, policy.size - involved)
+    involved_groups = draw_people(rng, radical, free, involved - from_cells)
+    uninvolved_groups = draw_people(rng, quiet, free, policy.size - involved)
     return from_cells, SweepOutcome(involved, uninvolved_groups, involved_groups)
 
-
-def _pick(rng: np.random.Generator, candidates: np.ndarray, free: np.ndarray, count: int) -> np.ndarray:
-    if count <= 0 or len(candidates) == 0:
-        return np.zeros(0, dtype=np.int64)
-    weights = free[candidates] / free[candidates].sum()
-    return rng.choice(candidates, size=count, p=weights)
