@@ -292,7 +292,10 @@ def _run_dask(specs: list[RunSpec], workers: int, scheduler: str, on_outcome: Ca
                                dashboard_address=None)
         client = Client(cluster)
     else:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout="15s")
+        except (OSError, TimeoutError, ValueError) as error:
+            raise BatchError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({error})") from None
     try:
         slots = max(2 * sum(client.nthreads().values()), 2)
         queue = list(specs)

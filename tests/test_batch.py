@@ -155,3 +155,13 @@ def test_python_api_returns_frames(tmp_path: Path) -> None:
     result = run_batch(["baseline_2011"], replicates=2, out=tmp_path / "api", overrides=QUICK)
     assert set(result.daily["seed"]) == {2011, 2012} and set(result.daily["scenario"]) == {"baseline_2011"}
     assert np.issubdtype(result.daily["sympathisers"].dtype, np.integer)
+
+
+def test_unreachable_scheduler_is_an_input_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "batch", "baseline_2011", "--replicates", "1", "--scheduler",
+         "tcp://127.0.0.1:1", "--out", str(tmp_path / "o"), "--set", "period.end=2011-01-05"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2 and "cannot reach a Dask scheduler" in result.stderr
+    assert "Traceback" not in result.stderr
