@@ -1,0 +1,235 @@
+"""ABC-SMC calibration with pyabc 0.13.
+
+Priors are uniform on the registry's plausible ranges (``sim.parameters``): pyabc's
+``RV("uniform", loc, scale)`` is U[loc, loc + scale]. The distance is an adaptive weighted L1
+norm (``AdaptivePNormDistance(p=1)``, scales = mean absolute deviation of each statistic over the
+generation's simulations, weight ratio capped at 20): the statistics are counts of very different
+spread (deaths are heavy-tailed), and fixed weights would let deaths dominate.
+
+Runs are stored in an sqlite database; ``calibrate`` on an existing database continues its last
+run from the last completed generation (``ABCSMC.load``), so an interrupted calibration resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from calibration.simulator import Simulator
+from calibration.targets import TARGETS
+from sim.errors import KazsimInputError
+from sim.parameters import BY_NAME
+
+#: free parameters chosen by the Morris screen (calibration/results/sensitivity_morris.csv).
+FREE_PARAMETERS: tuple[str, ...] = ("police_per_agent_equivalent", "sympathiser_per_agent_equivalent", "legitimacy")
+MAX_SCALE_WEIGHT_RATIO = 20.0
+
+
+class CalibrationError(KazsimInputError):
+    """A calibration that cannot be set up as asked (bad parameter names, unusable database)."""
+
+
+def prior_ranges(free: tuple[str, ...] | list[str]) -> dict[str, tuple[float, float]]:
+    """The plausible range of each free parameter (the uniform prior)."""
+    out = {}
+    for name in free:
+        if name not in BY_NAME:
+            raise CalibrationError(f"unknown parameter {name!r} (see sim/parameters.py)")
+        out[name] = tuple(float(v) for v in BY_NAME[name].plausible)
+    return out
+
+
+def make_prior(free):
+    """pyabc prior: independent uniforms on the plausible ranges."""
+    import pyabc
+
+    return pyabc.Distribution(
+        **{name: pyabc.RV("uniform", low, high - low) for name, (low, high) in prior_ranges(free).items()}
+    )
+
+
+def make_distance(keys: list[str] | None = None):
+    """Adaptive L1 distance over the target statistics (extra keys such as ``seed`` are ignored)."""
+    import pyabc
+    from pyabc.distance.scale import mean_absolute_deviation
+
+    return pyabc.AdaptivePNormDistance(
+        p=1, scale_function=mean_absolute_deviation, max_scale_weight_ratio=MAX_SCALE_WEIGHT_RATIO
+    )
+
+
+def make_sampler(scheduler: str | None = None, n_procs: int = 2, progress: bool = True):
+    """Local ``MulticoreEvalParallelSampler`` or, with a scheduler address, ``DaskDistributedSampler``."""
+    import pyabc
+
+    if scheduler:
+        from distributed import Client
+
+        sampler = pyabc.sampler.DaskDistributedSampler(Client(scheduler))
+    elif n_procs <= 1:
+        sampler = pyabc.sampler.SingleCoreSampler()
+    else:
+        sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=n_procs)
+    sampler.show_progress = progress
+    return sampler
+
+
+@dataclass
+class CalibrationRun:
+    """What ``calibrate`` returns."""
+
+    history: object
+    db: Path
+    run_id: int
+    walltime_seconds: float
+    resumed: bool
+    total_simulations: int
+
+
+def _quiet_pyabc() -> None:
+    for name in ("ABC", "Sampler", "Distance", "Epsilon", "Acceptor", "pyabc"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(f"ABC.{name}").setLevel(logging.WARNING)
+
+
+def calibrate(
+    observed: dict[str, float],
+    db: Path,
+    free: tuple[str, ...] | list[str] = FREE_PARAMETERS,
+    population: int = 200,
+    generations: int = 5,
+    max_walltime_minutes: float | None = None,
+    scheduler: str | None = None,
+    simulator: Simulator | None = None,
+    n_procs: int = 2,
+    progress: bool = True,
+    quiet: bool = True,
+) -> CalibrationRun:
+    """Run (or resume) ABC-SMC.
+
+    A new database starts a new run; an existing one is resumed: its last run continues for
+    ``generations`` more generations from the last completed one.
+    """
+    import pyabc
+
+    if quiet:
+        _quiet_pyabc()
+    simulator = simulator or Simulator()
+    db = Path(db)
+    observed = {k: float(observed[k]) for k in TARGETS}
+    abc = pyabc.ABCSMC(
+        simulator,
+        make_prior(free),
+        make_distance(),
+        population_size=int(population),
+        sampler=make_sampler(scheduler, n_procs, progress),
+    )
+    url = "sqlite:///" + str(db.resolve())
+    resumed = db.exists() and db.stat().st_size > 0
+    if resumed:
+        run_id = latest_run_id(db)
+        history = abc.load(url, run_id)
+        if set(history.get_distribution(m=0, t=history.max_t)[0].columns) != set(free):
+            raise CalibrationError(f"{db}: its run calibrates other parameters than {sorted(free)}")
+    else:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        history = abc.new(url, observed)
+        run_id = history.id
+    began = time.perf_counter()
+    walltime = timedelta(minutes=max_walltime_minutes) if max_walltime_minutes else None
+    history = abc.run(max_nr_populations=int(generations), max_walltime=walltime)
+    return CalibrationRun(history, db, run_id, time.perf_counter() - began, resumed,
+                          int(history.total_nr_simulations))
+
+
+def latest_run_id(db: Path) -> int:
+    """Id of the most recent run stored in a pyabc database."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+            row = con.execute("SELECT max(id) FROM abc_smc").fetchone()
+    except sqlite3.DatabaseError as error:
+        raise CalibrationError(f"{db}: not a pyabc database ({error})") from None
+    if not row or row[0] is None:
+        raise CalibrationError(f"{db}: holds no calibration run")
+    return int(row[0])
+
+
+def open_history(db: Path | str, run_id: int | None = None):
+    """The pyabc History of a stored run (default: the latest)."""
+    import pyabc
+
+    db = Path(db)
+    if not db.is_file():
+        raise CalibrationError(f"{db}: calibration database not found")
+    run_id = latest_run_id(db) if run_id is None else run_id
+    return pyabc.History("sqlite:///" + str(db.resolve()), _id=run_id)
+
+
+def posterior_frame(history, t: int | None = None) -> pd.DataFrame:
+    """Weighted particles of generation ``t`` (default: last) as ``particle, weight, <parameters>``."""
+    t = history.max_t if t is None else t
+    frame, weights = history.get_distribution(m=0, t=t)
+    frame = frame.reset_index(drop=True)
+    weights = np.asarray(weights, dtype=float)
+    weights = weights / weights.sum()
+    out = pd.DataFrame({"particle": np.arange(len(frame)), "weight": weights})
+    for column in sorted(frame.columns):
+        out[column] = frame[column].to_numpy(dtype=float)
+    return out
+
+
+def particles(history, t: int | None = None) -> list[dict]:
+    """Accepted particles of generation ``t``: parameters, weight, statistics (with the seed), distance."""
+    t = history.max_t if t is None else t
+    population = history.get_population(t=t)
+    out = []
+    for particle in population.particles:
+        out.append(
+            {
+                "parameters": {k: float(v) for k, v in dict(particle.parameter).items()},
+                "weight": float(particle.weight),
+                "statistics": {k: float(v) for k, v in dict(particle.sum_stat).items()},
+                "distance": float(particle.distance),
+            }
+        )
+    return out
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q) -> np.ndarray:
+    """Quantiles of a weighted sample (inverse of the weighted empirical CDF, midpoint rule)."""
+    order = np.argsort(values)
+    values, weights = np.asarray(values)[order], np.asarray(weights)[order]
+    cdf = (np.cumsum(weights) - 0.5 * weights) / weights.sum()
+    return np.interp(q, cdf, values)
+
+
+def posterior_summary(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Weighted mean, sd, median and 90 % interval of each parameter column."""
+    weights = frame["weight"].to_numpy()
+    out = {}
+    for column in frame.columns:
+        if column in ("particle", "weight"):
+            continue
+        values = frame[column].to_numpy()
+        mean = float(np.sum(weights * values))
+        q05, q50, q95 = weighted_quantile(values, weights, [0.05, 0.5, 0.95])
+        low, high = BY_NAME[column].plausible
+        out[column] = {
+            "mean": mean,
+            "sd": float(np.sqrt(np.sum(weights * (values - mean) ** 2))),
+            "median": float(q50),
+            "q05": float(q05),
+            "q95": float(q95),
+            "prior_low": float(low),
+            "prior_high": float(high),
+            "interval_share_of_prior": float((q95 - q05) / (0.9 * (high - low))),
+        }
+    return out

@@ -1,0 +1,103 @@
+"""Writing calibration results: summary.json (merged section by section) and plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from calibration.abc import weighted_quantile
+from calibration.targets import TARGETS
+from sim.parameters import BY_NAME
+from sim.provenance import atomic_write_text, provenance
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return _jsonable(value.to_dict(orient="records"))
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def update_summary(out: Path, **sections) -> dict:
+    """Merge ``sections`` into ``out/summary.json`` (creating it) and refresh provenance."""
+    path = Path(out) / "summary.json"
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data.update(_jsonable(sections))
+    data["provenance"] = _jsonable(provenance())
+    data["targets"] = dict(TARGETS)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    return data
+
+
+def plot_marginals(posterior: pd.DataFrame, path: Path, truth: dict[str, float] | None = None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [c for c in posterior.columns if c not in ("particle", "weight")]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.2), squeeze=False)
+    w = posterior["weight"].to_numpy()
+    for ax, name in zip(axes[0], names, strict=True):
+        low, high = BY_NAME[name].plausible
+        ax.hist(posterior[name], bins=25, range=(low, high), weights=w, density=True, color="tab:blue", alpha=0.7)
+        ax.axhline(1 / (high - low), color="gray", ls="--", lw=1, label="prior")
+        q05, q50, q95 = weighted_quantile(posterior[name].to_numpy(), w, [0.05, 0.5, 0.95])
+        for q in (q05, q95):
+            ax.axvline(q, color="tab:blue", ls=":", lw=1)
+        ax.axvline(q50, color="tab:blue", lw=1.5)
+        if truth and name in truth:
+            ax.axvline(truth[name], color="tab:red", lw=1.5, label="truth")
+        ax.set_xlabel(name)
+        ax.set_xlim(low, high)
+    axes[0][0].set_ylabel("posterior density")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("ABC-SMC posterior marginals (last generation; dotted = 90 % interval)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_bands(ppc: pd.DataFrame, observed: dict[str, float], path: Path, title: str) -> None:
+    """50 % and 90 % predictive bands of the monthly series against the observed ones."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = [("monthly_attacks", "attacks"), ("monthly_state_ops", "state operations"), ("monthly_deaths", "deaths")]
+    months = np.arange(1, 13)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, (key, label) in zip(axes, series, strict=True):
+        cols = [f"{key}_{m:02d}" for m in months]
+        if not all(c in ppc for c in cols):
+            continue
+        values = ppc[cols].to_numpy(dtype=float)
+        q = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+        ax.fill_between(months, q[0], q[4], color="tab:blue", alpha=0.2, step="mid", label="90 %")
+        ax.fill_between(months, q[1], q[3], color="tab:blue", alpha=0.35, step="mid", label="50 %")
+        ax.step(months, q[2], where="mid", color="tab:blue", lw=1, label="median")
+        ax.plot(months, [observed.get(c, np.nan) for c in cols], "ko", ms=4, label="observed")
+        ax.set_title(label)
+        ax.set_xticks(months)
+        ax.set_xlabel("month of 2011")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
