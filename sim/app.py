@@ -1,6 +1,7 @@
 """The live page: kazsim on Mesa's SolaraViz (visualisation only; the models live elsewhere).
 
-Serve it with ``kazsim demo`` (or ``solara run sim/app.py --host 127.0.0.1``). The page shows
+Serve it with ``kazsim demo`` (or ``solara run sim.app --host 127.0.0.1`` from the repository root;
+without internet access run ``.ci/browser-deps.sh`` once for the front-end files). The page shows
 
 * a map of Kazakhstan's grid: region boundaries, civilians shaded by the share of open
   sympathisers in each cell, police units, militant cells, and the incidents of the last days;
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import os
 import re
 from functools import lru_cache
@@ -29,10 +31,10 @@ from typing import Any
 import mesa
 import numpy as np
 import solara
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.patches import Patch
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
@@ -41,7 +43,13 @@ from PIL import Image as PILImage
 from sim.data import ObservedData
 from sim.errors import KazsimInputError
 from sim.events import ATTACK_KINDS, DEATH_COLUMNS, monthly_series
-from sim.scenario import SCENARIOS_DIR, Scenario, ScenarioError, build_scenario, load_scenario
+from sim.scenario import (
+    SCENARIOS_DIR,
+    Scenario,
+    ScenarioError,
+    build_scenario,
+    load_scenario,
+)
 
 # --- controls -------------------------------------------------------------------------------
 
@@ -127,6 +135,11 @@ def scenario_from_controls(scenario: Any, controls: dict[str, Any], seed: Any = 
             if not isinstance(value, str) or not DATE_PATTERN.fullmatch(value.strip()):
                 raise ScenarioError(path, field, f"expected a date as YYYY-MM-DD (got {str(value)[:80]!r})")
             value = value.strip()
+        elif isinstance(start, bool):
+            if not isinstance(value, bool):
+                raise ScenarioError(path, field, f"expected on or off (got {str(value)[:80]!r})")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ScenarioError(path, field, f"expected a finite number (got {str(value)[:80]!r})")
         node = data
         for part in parents:
             node = node[part]
@@ -178,7 +191,7 @@ class LiveModel(mesa.Model):
         self.spec = spec
         try:
             self.flash_days = max(1, min(366, int(flash_days)))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             self.flash_days = 30
         from sim.run import build_model
 
@@ -576,7 +589,7 @@ def _image(png_fn, model: LiveModel, classes: list[str]):
 
 
 def MapView(model: LiveModel):
-    """Map component (wrapped by SolaraViz so it redraws after every step)."""
+    """The map, with the input error (if any) above it; redrawn by :func:`Dashboard` after each step."""
     with solara.Column(classes=["kazsim-map"]) as column:
         if model.input_error:
             solara.Error(f"Input rejected: {model.input_error}", classes=["kazsim-input-error"])
@@ -585,10 +598,11 @@ def MapView(model: LiveModel):
 
 
 def TimelineView(model: LiveModel):
-    """Timeline component."""
+    """The timeline, the day counter and the levers of the run."""
     with solara.Column(classes=["kazsim-timeline"]) as column:
         _image(timeline_png, model, ["kazsim-timeline-image"])
         solara.Text(f"Day {model.days} of {model.spec.period.days}", classes=["kazsim-day"])
+        solara.Text(lever_summary(model), classes=["kazsim-levers"])
     return column
 
 
@@ -598,8 +612,8 @@ GUIDE = """
 militancy. Blue squares are police patrol units, teal diamonds special forces, black triangles
 militant cells. Stars are incidents of the last days (orange: attacks, green: police operations;
 bigger = more deaths). The *timeline* compares simulated attacks and deaths per month (coloured)
-with the incidents the 2011 record documents (grey bars; ▼ marks and I-numbers are the observed
-incidents listed below). The red vertical line is the religion law in this run; dotted lines are
+with the incidents the 2011 record documents (grey bars; each ▼ marks one observed
+incident, listed under *Incidents*). The red vertical line is the religion law in this run; dotted lines are
 the policy milestones P01–P06 (Senate vote, signature, threat video, law in force, court ban,
 Zhanaozen).
 
@@ -611,14 +625,32 @@ Scenario `epstein_2002` shows Epstein's classic civil-violence grid (red active,
 quiet, black jailed, blue cops); the lever controls do not apply there.
 
 **Exercises.**
-1. *Religion law.* Run `baseline_2011` to December with seed 1, note the attacks after 25 Oct.
-   Untick *Religion law*, Reset, run again with seed 1. Then set the law date to 2011-06-01.
-   How do attacks before and after the law date differ?
-2. *Sweeps or targeted raids.* Compare `baseline_2011` with `no_sweeps` and with
-   `targeted_raids_only` (same seed). Watch the red shading around places that were swept.
-3. *Epstein's outbursts.* Choose `epstein_2002`, Reset and play. Watch the active count:
-   when do outbursts come, and what happens to the jailed count afterwards?
+
+1. *Religion law.* Type seed 1, run `baseline_2011` to December and count the attacks before
+   and after 25 Oct. Untick *Religion law*, Reset, run again; then tick it, set the date to
+   2011-06-01 and run again. Which changes first: the red shading or the attacks?
+2. *Sweeps or targeted raids.* With the same seed, compare `baseline_2011`, `no_sweeps` and
+   `targeted_raids_only`: attacks, deaths, and the red shading around places that were swept.
+3. *Epstein's outbursts.* Choose `epstein_2002`, Reset and play. When do outbursts come, and
+   what does the jailed count do after each one?
+
+Expected observations are in `docs/teaching.md`.
 """
+
+
+def lever_summary(model: LiveModel) -> str:
+    """One line naming the levers of this run."""
+    spec = model.spec
+    if model.epstein:
+        e = spec.epstein
+        return f"Run: {spec.name}, seed {spec.seed}; legitimacy {e.legitimacy}, cop density {e.cop_density}"
+    lv = spec.levers
+    law = f"religion law from {lv.religion_law.start}" if lv.religion_law.enabled else "religion law off"
+    sweeps = f"sweeps of {lv.sweeps.size} (precision {lv.sweeps.precision})" if lv.sweeps.enabled else "sweeps off"
+    raids = (f"raids at intel {lv.raids.intel_threshold}, lethality {lv.raids.lethality}" if lv.raids.enabled
+             else "raids off")
+    return (f"Run: {spec.name}, seed {spec.seed}; {law}; {raids}; {sweeps}; "
+            f"patrols x{lv.patrols.intensity}; tips x{lv.informants.tip_multiplier}")
 
 
 def GuidePanel(model: LiveModel):

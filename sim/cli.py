@@ -288,15 +288,18 @@ def compare(
         console.print(f"Wrote {report}")
 
 
+# Commands defined next to what they drive: calibration (calibration/) and the teaching app.
+from calibration.cli import register as _register_calibration  # noqa: E402
+from sim.demo_cli import register as _register_demo  # noqa: E402
+
+_register_calibration(app)
+_register_demo(app)
+
+
 def main() -> None:
-    """Entry point for ``python -m sim``."""
+    """Entry point for ``python -m sim.cli``."""
     app()
 
 
 if __name__ == "__main__":
     main()
-
-
-from calibration.cli import register as _register_calibration  # noqa: E402
-
-_register_calibration(app)

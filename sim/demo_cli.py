@@ -1,0 +1,105 @@
+"""``kazsim demo``: serve the live page (``sim/app.py``) with Solara on this machine."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sim.errors import KazsimInputError
+from sim.scenario import SCENARIOS_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+class DemoError(KazsimInputError):
+    """A ``kazsim demo`` option that cannot be honoured."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_options(scenario: str, host: str, port: int, allow_remote: bool) -> None:
+    """Refuse what ``kazsim demo`` must not do; raises :class:`DemoError`."""
+    names = sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml"))
+    if scenario not in names:
+        raise DemoError(f"unknown scenario {scenario!r}; the page offers: {', '.join(names)}")
+    if not 1 <= port <= 65535:
+        raise DemoError(f"--port {port}: expected a port number from 1 to 65535")
+    if not is_loopback(host) and not allow_remote:
+        raise DemoError(
+            f"--host {host} would let other machines reach the page (and run the model on this one); "
+            "the demo binds 127.0.0.1 by default. Add --allow-remote to serve on a non-loopback address."
+        )
+
+
+def solara_command(host: str, port: int) -> list[str]:
+    """The server command: ``solara run sim.app`` in production mode."""
+    return [sys.executable, "-m", "solara", "run", "sim.app", "--host", host, "--port", str(port),
+            "--production", "--no-open"]
+
+
+def frontend_missing() -> bool:
+    """Whether Solara's front-end files are absent from its local CDN cache (offline machines)."""
+    cache = Path(sys.prefix) / "share" / "solara" / "cdn" / "@widgetti"
+    return not any(cache.glob("solara-vuetify*-app@*/dist"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``demo`` command to the ``kazsim`` app."""
+    from sim.cli import error_console, reports_input_errors
+
+    @app.command()
+    @reports_input_errors
+    def demo(
+        scenario: Annotated[str, typer.Argument(help="Scenario the page opens with (a name in scenarios/).")] = (
+            "baseline_2011"
+        ),
+        port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
+        host: Annotated[str, typer.Option(help="Address to bind; loopback unless --allow-remote.")] = "127.0.0.1",
+        allow_remote: Annotated[
+            bool, typer.Option("--allow-remote", help="Permit a non-loopback --host (exposes the page).")
+        ] = False,
+    ) -> None:
+        """Serve the live page (map, timeline, levers) with Solara; prints the address."""
+        check_options(scenario, host, port, allow_remote)
+        shown = f"[{host}]" if ":" in host else host
+        print(f"kazsim demo: serving {scenario} at http://{shown}:{port}/  (Ctrl+C stops)", flush=True)
+        if not is_loopback(host):
+            error_console.print(f"[yellow]warning:[/] serving on {host}: other machines can reach this page")
+        if frontend_missing():
+            error_console.print(
+                "[yellow]note:[/] Solara's front-end files are not cached locally; without internet access the "
+                "page stays blank. Run .ci/browser-deps.sh once to fetch them from the npm registry."
+            )
+        env = {**os.environ, "KAZSIM_DEMO_SCENARIO": scenario}
+        process = subprocess.Popen(solara_command(host, port), cwd=ROOT, env=env)
+
+        def stop(signum, frame):  # SIGTERM to kazsim stops the server too (no orphan)
+            process.terminate()
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            code = process.wait()
+        except KeyboardInterrupt:
+            process.terminate()
+            try:
+                code = process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                code = process.wait()
+        raise typer.Exit(0 if code in (0, -15) else code)

@@ -1,0 +1,316 @@
+"""The live page (sim/app.py) and ``kazsim demo``.
+
+Browser tests drive Debian's Chromium (/usr/bin/chromium) with Playwright's Python package
+against a Solara server started on a free 127.0.0.1 port; ``.ci/browser-deps.sh`` installs
+Chromium and Solara's front-end files. A screenshot goes to tests/artifacts/app.png.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sim import demo_cli
+from sim.scenario import ScenarioError
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 60_000
+
+
+# --- non-browser ------------------------------------------------------------------------------
+
+def test_demo_refuses_a_non_loopback_host_without_permission(monkeypatch):
+    from sim.cli import app
+
+    def no_server(*args, **kwargs):
+        raise AssertionError("the server must not start")
+
+    monkeypatch.setattr(demo_cli.subprocess, "Popen", no_server)
+    result = CliRunner().invoke(app, ["demo", "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "--allow-remote" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_demo_binds_what_it_is_told(monkeypatch):
+    from sim.cli import app
+
+    calls = []
+
+    class FakeServer:
+        def __init__(self, command, **kwargs):
+            calls.append((command, kwargs["env"]["KAZSIM_DEMO_SCENARIO"]))
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(demo_cli.subprocess, "Popen", FakeServer)
+    monkeypatch.setattr(demo_cli.signal, "signal", lambda *args: None)
+    runner = CliRunner()
+    result = runner.invoke(app, ["demo", "no_sweeps", "--port", "8799"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8799/" in result.output
+    command, scenario = calls[-1]
+    assert command[command.index("--host") + 1] == "127.0.0.1" and scenario == "no_sweeps"
+    result = runner.invoke(app, ["demo", "--host", "0.0.0.0", "--allow-remote"])
+    assert result.exit_code == 0, result.output
+    assert calls[-1][0][calls[-1][0].index("--host") + 1] == "0.0.0.0"
+    assert runner.invoke(app, ["demo", "no_such_scenario"]).exit_code == 2
+    assert runner.invoke(app, ["demo", "--port", "0"]).exit_code == 2
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_loopback_hosts(host):
+    assert demo_cli.is_loopback(host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.5", "example.org", ""])
+def test_non_loopback_hosts(host):
+    assert not demo_cli.is_loopback(host)
+
+
+def test_page_input_handling_never_evaluates_or_unpickles():
+    forbidden = re.compile(r"(?<![\w.])(eval|exec|compile|__import__)\s*\(|literal_eval|\bpickle\b|\bmarshal\b|\bdill\b"
+                           r"|\bshelve\b|yaml\.(unsafe_)?load\b|_parse_value|apply_overrides")
+    for path in (ROOT / "sim" / "app.py", ROOT / "sim" / "demo_cli.py"):
+        code = "\n".join(line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines())
+        assert not forbidden.search(code), f"{path.name}: {forbidden.search(code)[0]}"
+
+
+MALICIOUS = [
+    "__import__('os').system('touch /tmp/kazsim-pwned')",
+    "2011-10-25\nlevers.raids.lethality = 1",
+    "{{7*7}}",
+    "cos\nsystem\n(S'touch /tmp/kazsim-pwned'\ntR.",
+    "2011-02-30",
+]
+
+
+@pytest.mark.parametrize("value", MALICIOUS)
+def test_malicious_or_impossible_values_are_rejected(value, tmp_path):
+    from sim.app import LiveModel, scenario_from_controls
+
+    with pytest.raises(ScenarioError):
+        scenario_from_controls("baseline_2011", {"law_date": value})
+    with pytest.raises(ScenarioError):
+        scenario_from_controls("baseline_2011", {}, seed=value)
+    with pytest.raises(ScenarioError):
+        scenario_from_controls(value, {})
+    with pytest.raises(ScenarioError):
+        scenario_from_controls("baseline_2011", {"raid_lethality": value})
+    model = LiveModel(law_date=value)
+    assert model.input_error and "levers.religion_law.start" in model.input_error
+    assert model.spec.levers.religion_law.start.isoformat() == "2011-10-25"  # the file's own value
+    model.step()
+    assert model.days == 1
+    assert not Path("/tmp/kazsim-pwned").exists()
+
+
+def test_controls_override_only_what_was_moved():
+    from sim.app import scenario_from_controls
+
+    untouched = scenario_from_controls("aggressive_raids", {"raid_lethality": 0.5, "religion_law": True})
+    assert untouched.levers.raids.lethality == 0.8  # the file's value stands
+    moved = scenario_from_controls("aggressive_raids", {"raid_lethality": 0.3, "law_date": "2011-06-01"}, "12")
+    assert moved.levers.raids.lethality == 0.3
+    assert moved.levers.religion_law.start.isoformat() == "2011-06-01"
+    assert moved.seed == 12
+    with pytest.raises(ScenarioError, match="levers.raids.lethality"):
+        scenario_from_controls("baseline_2011", {"raid_lethality": 1.5})
+    for bad in (float("inf"), float("nan"), "0.7", True, None, [1]):
+        with pytest.raises(ScenarioError, match="levers.patrols.intensity"):
+            scenario_from_controls("baseline_2011", {"patrol_intensity": bad})
+    with pytest.raises(ScenarioError, match="levers.sweeps.enabled"):
+        scenario_from_controls("baseline_2011", {"sweeps": "no"})
+    with pytest.raises(ScenarioError, match="not a control"):
+        scenario_from_controls("baseline_2011", {"__class__": 1})
+
+
+def test_figures_render_for_both_modes():
+    from PIL import Image
+
+    from sim.app import LiveModel, map_png, render_png, timeline_figure, timeline_png
+
+    for name, days in (("baseline_2011", 60), ("epstein_2002", 20)):
+        model = LiveModel(scenario_name=name)
+        first = timeline_png(model)
+        for _ in range(days):
+            model.step()
+        for png in (map_png(model), timeline_png(model), render_png(timeline_figure(model))):
+            image = Image.open(io.BytesIO(png))
+            assert image.size[0] > 400 and image.size[1] > 200
+        assert timeline_png(model) != first
+
+
+# --- browser ----------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A Solara server for sim/app.py on a free loopback port; stopped after the module."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run .ci/browser-deps.sh")
+    if demo_cli.frontend_missing():
+        pytest.fail("Solara's front-end files are not in its local CDN cache: run .ci/browser-deps.sh")
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        demo_cli.solara_command("127.0.0.1", port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True, env={**os.environ, "KAZSIM_DEMO_SCENARIO": "baseline_2011"},
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            log.close()
+            pytest.fail(f"the server did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.5)
+    yield {"url": url, "log": log_path, "process": process}
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1500, "height": 1100})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(server["url"], timeout=TIMEOUT_MS)
+        page.locator(".kazsim-map-image").first.wait_for(state="visible")
+        yield page
+        browser.close()
+
+
+def _image_source(page, selector: str) -> str:
+    image = page.locator(f"{selector}").first
+    image.wait_for(state="visible")
+    return image.evaluate("e => (e.tagName === 'IMG' ? e : e.querySelector('img')).src")
+
+
+def _day(page) -> int:
+    text = page.locator(".kazsim-day").first.inner_text()
+    return int(re.search(r"Day (\d+)", text)[1])
+
+
+def _wait_for(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the page")
+        time.sleep(0.2)
+
+
+def _image_size(page, selector: str) -> tuple[int, int]:
+    return page.locator(selector).first.evaluate(
+        "e => { const i = e.tagName === 'IMG' ? e : e.querySelector('img'); return [i.naturalWidth, i.naturalHeight]; }"
+    )
+
+
+@pytest.mark.browser
+def test_page_shows_map_timeline_and_guide(page):
+    for selector in (".kazsim-map-image", ".kazsim-timeline-image"):
+        _wait_for(lambda s=selector: _image_size(page, s)[0] > 400)
+    assert page.get_by_text("What you see.").first.is_visible()
+    assert page.get_by_text("Exercises.").first.is_visible()
+    assert page.get_by_text("Observed 2011 incidents").first.is_visible()
+    assert _day(page) == 0
+
+
+@pytest.mark.browser
+def test_lever_step_and_timeline_change(page, server):
+    page.get_by_role("checkbox", name="Religion law").first.click()
+    page.get_by_role("button", name="Reset").click()
+    _wait_for(lambda: "religion law off" in page.locator(".kazsim-levers").first.inner_text())
+    before = _image_source(page, ".kazsim-timeline-image")
+    for expected in (1, 2, 3):
+        page.get_by_role("button", name="Step").click()
+        _wait_for(lambda e=expected: _day(page) == e)
+    _wait_for(lambda: _image_source(page, ".kazsim-timeline-image") != before)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+    assert (ARTIFACTS / "app.png").stat().st_size > 10_000
+
+
+@pytest.mark.browser
+def test_bad_value_is_reported_on_screen_and_the_app_keeps_running(page, server):
+    date_field = page.get_by_label("Religion law in force from (YYYY-MM-DD)").first
+    date_field.fill("2011-02-30")
+    date_field.press("Enter")
+    page.get_by_role("button", name="Reset").click()
+    error = page.locator(".kazsim-input-error").first
+    error.wait_for(state="visible")
+    message = error.inner_text()
+    assert "levers.religion_law.start" in message and "2011-02-30" in message
+    assert _day(page) == 0
+    page.get_by_role("button", name="Step").click()
+    _wait_for(lambda: _day(page) == 1)
+    # A valid value again clears the message.
+    date_field.fill("2011-06-01")
+    date_field.press("Enter")
+    page.get_by_role("button", name="Reset").click()
+    _wait_for(lambda: page.locator(".kazsim-input-error").count() == 0)
+    assert "religion law" in page.locator(".kazsim-levers").first.inner_text()
+    assert server["process"].poll() is None
+    with urllib.request.urlopen(server["url"], timeout=10) as response:
+        assert response.status == 200
+    log = server["log"].read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]
+
+
+@pytest.mark.browser
+def test_epstein_mode(page, server):
+    page.locator(".v-select").filter(has_text="Scenario").first.click()
+    page.get_by_role("option", name="epstein_2002").first.click()
+    page.get_by_role("button", name="Reset").click()
+    _wait_for(lambda: "epstein_2002" in page.locator(".kazsim-levers").first.inner_text())
+    before = _image_source(page, ".kazsim-map-image")
+    page.get_by_role("button", name="Step").click()
+    _wait_for(lambda: _day(page) == 1)
+    _wait_for(lambda: _image_source(page, ".kazsim-map-image") != before)
+    page.screenshot(path=str(ARTIFACTS / "app-epstein.png"), full_page=True)
+    log = server["log"].read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]
+
+
+def test_guide_and_teaching_notes_list_the_same_exercises():
+    from sim.app import GUIDE
+
+    teaching = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    for title in ("Religion law", "Sweeps or targeted raids", "Epstein's outbursts"):
+        assert title in GUIDE and title in teaching
