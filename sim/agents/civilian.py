@@ -284,6 +284,7 @@ def civilian_day(
 class Civilian(ArrayFace):
     """A civilian group, seen as a Mesa agent: a view onto one row of :class:`CivilianGroups`."""
 
+    table = "civilians"
     hardship = Column("civilians", "hardship", float, "Hardship H.")
     risk_aversion = Column("civilians", "risk_aversion", float, "Risk aversion R.")
     religiosity = Column("civilians", "religiosity", float, "Exposure to the religion law.")
@@ -301,16 +302,6 @@ class Civilian(ArrayFace):
     def arrest_probability(self) -> float:
         """Today's estimated arrest probability P in the group's cell (Epstein)."""
         return float(self.model.arrest_probability[self.model.civilians.cell[self.index]])
-
-    @property
-    def cell(self):
-        """The Mesa grid cell the group lives in."""
-        return self.model.grid.cell_at(int(self.model.civilians.cell[self.index]))
-
-    @property
-    def region(self) -> str:
-        """The group's 2011 region."""
-        return self.model.layout.regions[int(self.model.civilians.region[self.index])]
 
     @property
     def people(self) -> dict[str, int]:

@@ -7,7 +7,7 @@ face is the Mesa agent a user inspects, visualises or counts through ``model.age
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import mesa
 
@@ -27,9 +27,30 @@ class Column:
 
 
 class ArrayFace(mesa.Agent):
-    """A Mesa agent standing for row ``index`` of a state table of the model."""
+    """A Mesa agent standing for row ``index`` of a state table of the model.
+
+    Subclasses name the model attribute holding their table (``table``) and the table's arrays
+    of grid-cell index (``cell_array``) and region index (``region_array``).
+    """
+
+    table: ClassVar[str]
+    cell_array: ClassVar[str] = "cell"
+    region_array: ClassVar[str] = "region"
 
     def __init__(self, model: mesa.Model, index: int) -> None:
         """Create the face of row ``index``."""
         super().__init__(model)
         self.index = index
+
+    def _value(self, array: str) -> Any:
+        return getattr(getattr(self.model, self.table), array)[self.index]
+
+    @property
+    def cell(self):
+        """The Mesa grid cell the agent is at."""
+        return self.model.grid.cell_at(int(self._value(self.cell_array)))
+
+    @property
+    def region(self) -> str:
+        """The agent's 2011 region."""
+        return self.model.layout.regions[int(self._value(self.region_array))]

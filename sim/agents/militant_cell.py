@@ -137,20 +137,16 @@ def plan_attack(rng: np.random.Generator, parameters, members: int) -> AttackOut
 class MilitantCell(ArrayFace):
     """A militant cell, seen as a Mesa agent: a view onto one row of :class:`MilitantCells`."""
 
+    table, cell_array = "militants", "home"
     members = Column("militants", "members", int, "Members at liberty.")
     leader = Column("militants", "leader", bool, "Whether the founding leader is alive and free.")
     capability = Column("militants", "capability", float, "Resources for attacks, in attack-cost units.")
     intel = Column("militants", "intel", float, "What the police know (1 = enough for a raid at the default policy).")
 
     @property
-    def cell(self):
-        """The Mesa grid cell of the cell's home."""
-        return self.model.grid.cell_at(int(self.model.militants.home[self.index]))
-
-    @property
     def home_region(self) -> str:
-        """The region the cell operates from."""
-        return self.model.layout.regions[int(self.model.militants.region[self.index])]
+        """The region the cell operates from (its ``region``)."""
+        return self.region
 
     @property
     def detected(self) -> bool:

@@ -117,15 +117,6 @@ def nearest_unit(units: PoliceUnits, candidates: np.ndarray, layout: RegionalLay
 class PoliceUnit(ArrayFace):
     """A police unit, seen as a Mesa agent: a view onto one row of :class:`PoliceUnits`."""
 
+    table = "police"
     kind = Column("police", "kind", lambda v: "special" if v == SPECIAL else "patrol", "``patrol`` or ``special``.")
     strength = Column("police", "strength", float, "Officers serving.")
-
-    @property
-    def cell(self):
-        """The Mesa grid cell the unit is based in."""
-        return self.model.grid.cell_at(int(self.model.police.cell[self.index]))
-
-    @property
-    def region(self) -> str:
-        """The unit's region."""
-        return self.model.layout.regions[int(self.model.police.region[self.index])]
