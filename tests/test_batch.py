@@ -165,3 +165,45 @@ def test_unreachable_scheduler_is_an_input_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2 and "cannot reach a Dask scheduler" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _scenarios_with_posterior(tmp_path: Path) -> tuple[Path, Path]:
+    posterior = tmp_path / "posterior.csv"
+    posterior.write_text("particle,weight,legitimacy,attack_rate\n0,0.5,0.78,0.01\n1,0.3,0.84,0.03\n2,0.2,0.80,0.05\n")
+    base = tmp_path / "base.toml"
+    base.write_text(f'extends = "{REPO / "scenarios" / "baseline_2011.toml"}"\nname = "base"\n'
+                    f'posterior = "posterior.csv"\n')
+    other = tmp_path / "other.toml"
+    other.write_text('extends = "base.toml"\nname = "other"\n[levers.sweeps]\nenabled = false\n')
+    return base, other
+
+
+def test_posterior_draws_are_common_across_scenarios_and_recorded(tmp_path: Path) -> None:
+    base, other = _scenarios_with_posterior(tmp_path)
+    result = run_batch([base, other], replicates=6, out=tmp_path / "b", workers=1, overrides=QUICK)
+    draws = result.manifest["parameters"]
+    assert draws["mode"] == "posterior" and draws["posterior"] == str((tmp_path / "posterior.csv").resolve())
+    assert set(draws["particles"]) == {str(s) for s in range(2011, 2017)}
+    assert len(set(draws["particles"].values())) > 1
+    # The same draw for replicate i of both scenarios: runs differ only by the sweeps lever.
+    import sim.batch as batch_module
+    from sim.scenario import load_scenario
+
+    values, _ = batch_module.parameter_draws([load_scenario(base, QUICK), load_scenario(other, QUICK)],
+                                              list(range(2011, 2017)), "posterior", 2011)
+    particle_values = {0: 0.78, 1: 0.84, 2: 0.80}
+    for seed, value in zip(range(2011, 2017), values, strict=True):
+        assert value["legitimacy"] == particle_values[draws["particles"][str(seed)]]
+    point = run_batch([base], replicates=2, out=tmp_path / "p", workers=1, overrides=QUICK, parameters="point")
+    assert point.manifest["parameters"]["values"]["legitimacy"] == pytest.approx(0.5 * 0.78 + 0.3 * 0.84 + 0.2 * 0.80)
+    plain = run_batch([base], replicates=2, out=tmp_path / "s", workers=1, overrides=QUICK, parameters="scenario")
+    assert plain.manifest["parameters"] == {"mode": "scenario"}
+
+
+def test_malformed_posterior_is_an_input_error(tmp_path: Path) -> None:
+    base, _ = _scenarios_with_posterior(tmp_path)
+    (tmp_path / "posterior.csv").write_text("particle,weight,legitimacy\n0,0.5,1.7\n1,0.5,0.8\n")
+    result = subprocess.run([sys.executable, "-m", "sim.cli", "batch", str(base), "--replicates", "1", "--out",
+                             str(tmp_path / "o")], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 2 and "posterior.csv" in result.stderr and "legitimacy" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()

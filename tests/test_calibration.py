@@ -1,0 +1,242 @@
+"""Calibration: targets, ABC-SMC (end to end, resume, exact re-simulation), posterior files,
+CLI errors, baselines and scores.
+
+The ABC tests use a cheap model configuration (20,000 people per agent, January-June) and a
+single process with seeded randomness, so they are deterministic and fast.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from calibration import baselines
+from calibration.abc import (
+    calibrate,
+    open_history,
+    particles,
+    posterior_frame,
+    posterior_summary,
+)
+from calibration.posterior import PosteriorError, load_posterior
+from calibration.simulator import Simulator
+from calibration.targets import (
+    TARGETS,
+    TargetError,
+    load_targets,
+    observed_statistics,
+    statistics,
+)
+from sim.cli import app
+from sim.events import empty_events
+
+CHEAP = ("scale.people_per_agent=20000",)
+DAYS = 181
+
+
+def cheap_simulator(seed: int = 1) -> Simulator:
+    return Simulator(overrides=CHEAP, days=DAYS, seed=seed)
+
+
+# ------------------------------------------------------------------------------- targets
+def test_observed_targets_match_the_seed_record():
+    observed = observed_statistics()
+    assert {k: observed[k] for k in TARGETS} == {
+        "attacks_h1": 2, "attacks_h2": 5, "state_ops_h1": 0, "state_ops_h2": 5,
+        "deaths_security": 14, "deaths_militant_civilian": 21, "months_with_incident": 7, "attacks_within_14d": 4,
+    }
+    assert observed["regions_affected"] == 6
+
+
+def test_statistics_of_no_events_are_zero():
+    values = statistics(empty_events(), ["Aktobe Region"])
+    assert all(values[k] == 0 for k in TARGETS)
+
+
+def test_target_file_errors(tmp_path: Path):
+    with pytest.raises(TargetError, match="not found"):
+        load_targets(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(TargetError, match="not valid JSON"):
+        load_targets(bad)
+    bad.write_text('{"attacks_h1": 2}')
+    with pytest.raises(TargetError, match="'attacks_h2' is missing"):
+        load_targets(bad)
+    bad.write_text('{' + ", ".join(f'"{k}": 1' for k in TARGETS).replace('"attacks_h1": 1', '"attacks_h1": -3') + "}")
+    with pytest.raises(TargetError, match="non-negative"):
+        load_targets(bad)
+
+
+# ------------------------------------------------------------------------------ ABC-SMC
+@pytest.fixture(scope="module")
+def synthetic() -> dict[str, float]:
+    """Synthetic data from known parameters (legitimacy 0.80, every other parameter at its default)."""
+    return cheap_simulator().run({"legitimacy": 0.80}, seed=12345)
+
+
+@pytest.fixture(scope="module")
+def two_generations(tmp_path_factory, synthetic) -> Path:
+    db = tmp_path_factory.mktemp("abc") / "run.db"
+    np.random.seed(3)
+    calibrate(synthetic, db, ("legitimacy",), population=12, generations=2, simulator=cheap_simulator(3),
+              n_procs=1, progress=False)
+    return db
+
+
+@pytest.mark.slow
+def test_quick_calibration_recovers_a_known_parameter(tmp_path: Path, synthetic):
+    np.random.seed(0)
+    run = calibrate(synthetic, tmp_path / "quick.db", ("legitimacy",), population=30, generations=2,
+                    simulator=cheap_simulator(7), n_procs=1, progress=False)
+    assert run.history.max_t == 1
+    posterior = posterior_frame(run.history)
+    assert list(posterior.columns) == ["particle", "weight", "legitimacy"]
+    assert posterior["weight"].sum() == pytest.approx(1.0)
+    summary = posterior_summary(posterior)["legitimacy"]
+    assert summary["q05"] <= 0.80 <= summary["q95"]
+    assert summary["interval_share_of_prior"] < 1.0
+
+
+def test_resume_continues_from_the_last_generation(two_generations: Path, tmp_path: Path, synthetic):
+    db = tmp_path / "resume.db"
+    shutil.copy(two_generations, db)
+    before = open_history(db).max_t  # History queries the db live: keep the number
+    assert before == 1
+    earlier = [open_history(db).get_distribution(m=0, t=t) for t in (0, 1)]
+    np.random.seed(4)
+    run = calibrate(synthetic, db, ("legitimacy",), population=12, generations=1, simulator=cheap_simulator(4),
+                    n_procs=1, progress=False)
+    assert run.resumed
+    after = open_history(db)
+    assert after.max_t == before + 1
+    for t, (frame, weights) in enumerate(earlier):
+        frame2, weights2 = after.get_distribution(m=0, t=t)
+        pd.testing.assert_frame_equal(frame, frame2)
+        np.testing.assert_array_equal(weights, weights2)
+
+
+def test_a_stored_particle_is_reproduced_exactly_from_its_seed(two_generations: Path):
+    history = open_history(two_generations)
+    simulator = cheap_simulator()
+    for particle in particles(history)[:3]:
+        stored = particle["statistics"]
+        again = simulator.run(particle["parameters"], int(stored["seed"]))
+        assert {k: again[k] for k in TARGETS} == {k: stored[k] for k in TARGETS}
+
+
+def test_a_failing_model_returns_rejectable_statistics():
+    stats_ = Simulator(overrides=CHEAP, days=DAYS)({"no_such_parameter": 1.0})
+    assert stats_["failed"] == 1.0 and stats_["attacks_h1"] >= 1e5 and "seed" in stats_
+
+
+# --------------------------------------------------------------------------- posterior file
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_load_posterior_accepts_a_valid_file(tmp_path: Path):
+    frame = load_posterior(_write(tmp_path / "p.csv", "particle,weight,legitimacy,attack_rate\n0,0.25,0.8,0.02\n1,0.75,0.7,0.03\n"))
+    assert list(frame.columns) == ["particle", "weight", "legitimacy", "attack_rate"]
+    assert frame["weight"].sum() == pytest.approx(1)
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("weight,particle,legitimacy\n0.5,0,0.8\n0.5,1,0.7\n", r"line 1: the first columns"),
+        ("particle,weight,charisma\n0,1,0.8\n", r"line 1, column 'charisma': not a parameter"),
+        ("particle,weight,legitimacy\n0,0.5,0.8\n1,0.4,0.7\n", r"column 'weight': weights sum to 0.9"),
+        ("particle,weight,legitimacy\n0,0.5,0.8\n1,0.5,1.7\n", r"line 3, column 'legitimacy': 1.7 is outside"),
+        ("particle,weight,legitimacy\n0,0.5,abc\n1,0.5,0.7\n", r"line 2, column 'legitimacy': not a number"),
+        ("particle,weight,legitimacy\n0,-0.5,0.8\n1,1.5,0.7\n", r"line 2, column 'weight': negative weight"),
+        ("", r"not a readable CSV"),
+    ],
+)
+def test_load_posterior_rejects_malformed_files(tmp_path: Path, text: str, pattern: str):
+    path = _write(tmp_path / "posterior.csv", text)
+    with pytest.raises(PosteriorError, match=pattern) as error:
+        load_posterior(path)
+    assert str(path) in str(error.value)
+
+
+def test_load_posterior_missing_file(tmp_path: Path):
+    with pytest.raises(PosteriorError, match="posterior file not found"):
+        load_posterior(tmp_path / "missing.csv")
+
+
+def test_shipped_posterior_loads():
+    path = Path(__file__).resolve().parent.parent / "calibration" / "results" / "posterior.csv"
+    if not path.exists():
+        pytest.skip("no shipped posterior")
+    frame = load_posterior(path)
+    assert len(frame) >= 100
+
+
+# ---------------------------------------------------------------------------------- CLI
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["calibrate", "--targets", "{tmp}/missing.json"], "target file not found"),
+        (["calibrate", "--targets", "{tmp}/bad.json"], "not valid JSON"),
+        (["calibrate", "--free", "charisma", "--db", "{tmp}/x.db"], "unknown parameter 'charisma'"),
+        (["calibrate-check", "--posterior", "{tmp}/missing.csv", "--prior-sims", "0"], "posterior file not found"),
+        (["calibrate-check", "--posterior", "{tmp}/bad.csv", "--prior-sims", "0"], "weights sum to"),
+    ],
+)
+def test_cli_reports_bad_input_with_exit_status_2(tmp_path: Path, args: list[str], message: str):
+    (tmp_path / "bad.json").write_text("[1, 2")
+    (tmp_path / "bad.csv").write_text("particle,weight,legitimacy\n0,0.3,0.8\n")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------------------- baselines
+def test_poisson_and_negbin_fits_recover_known_parameters():
+    rng = np.random.default_rng(1)
+    y = rng.poisson(2.5, size=4000)
+    assert baselines.fit_poisson(y)["mu"] == pytest.approx(2.5, rel=0.05)
+    size, mean = 1.5, 3.0
+    y = stats.nbinom.rvs(size, size / (size + mean), size=4000, random_state=rng)
+    fit = baselines.fit_negbin(y)
+    assert fit["mean"] == pytest.approx(mean, rel=0.05)
+    assert fit["size"] == pytest.approx(size, rel=0.2)
+
+
+def test_hawkes_fit_recovers_known_parameters():
+    rng = np.random.default_rng(2)
+    y = baselines.simulate_hawkes(4000, mu=0.4, alpha=0.3, gamma=0.5, rng=rng)[0]
+    fit = baselines.fit_hawkes(y)
+    assert fit["mu"] == pytest.approx(0.4, rel=0.25)
+    assert fit["alpha"] == pytest.approx(0.3, abs=0.08)
+    assert fit["gamma"] == pytest.approx(0.5, abs=0.15)
+    assert fit["branching_ratio"] == pytest.approx(0.6, abs=0.1)
+
+
+def test_scores_prefer_the_true_model():
+    rng = np.random.default_rng(3)
+    y = rng.poisson(2.0, size=2000)
+    k = np.arange(baselines.SUPPORT)
+    true, wrong = stats.poisson.pmf(k, 2.0), stats.poisson.pmf(k, 4.0)
+    for score in (baselines.log_score, baselines.rps):
+        assert np.mean([score(true, v) for v in y]) < np.mean([score(wrong, v) for v in y])
+    pit = np.array([baselines.pit_mid(true, v) for v in y])
+    assert abs(pit.mean() - 0.5) < 0.03  # calibrated on average
+    assert baselines.rps(np.eye(baselines.SUPPORT)[3], 3) == 0.0
+
+
+def test_score_all_on_the_observed_series():
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 0, 0, 2, 2, 0])
+    scores = baselines.score_all(y, 9, model_samples=np.tile([[1, 2, 0]], (50, 1)))
+    assert set(scores) == {"poisson", "negative_binomial", "hawkes", "kazsim_posterior"}
+    assert all(np.isfinite(s["log_score"]) and s["rps"] >= 0 for s in scores.values())
