@@ -71,7 +71,11 @@ def make_sampler(scheduler: str | None = None, n_procs: int = 2, progress: bool 
     if scheduler:
         from distributed import Client
 
-        sampler = pyabc.sampler.DaskDistributedSampler(Client(scheduler))
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as error:
+            raise CalibrationError(f"cannot reach the Dask scheduler at {scheduler} ({error})") from None
+        sampler = pyabc.sampler.DaskDistributedSampler(client)
     elif n_procs <= 1:
         sampler = pyabc.sampler.SingleCoreSampler()
     else:
@@ -116,20 +120,23 @@ def calibrate(
     A new database starts a new run; an existing one is resumed: its last run continues for
     ``generations`` more generations from the last completed one.
     """
-    import pyabc
-
     if quiet:
         _quiet_pyabc()
     simulator = simulator or Simulator()
     db = Path(db)
     observed = {k: float(observed[k]) for k in TARGETS}
-    abc = pyabc.ABCSMC(
-        simulator,
-        make_prior(free),
-        make_distance(),
-        population_size=int(population),
-        sampler=make_sampler(scheduler, n_procs, progress),
-    )
+    sampler = make_sampler(scheduler, n_procs, progress)
+    try:
+        return _calibrate(observed, db, free, population, generations, max_walltime_minutes, simulator, sampler)
+    finally:
+        if scheduler:
+            sampler.shutdown()  # closes our Dask client (not the cluster)
+
+
+def _calibrate(observed, db, free, population, generations, max_walltime_minutes, simulator, sampler):
+    import pyabc
+
+    abc = pyabc.ABCSMC(simulator, make_prior(free), make_distance(), population_size=int(population), sampler=sampler)
     url = "sqlite:///" + str(db.resolve())
     resumed = db.exists() and db.stat().st_size > 0
     if resumed:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from calibration.abc import posterior_summary, prior_ranges, weighted_quantile
+from calibration.abc import prior_ranges, weighted_quantile
 from calibration.simulator import Simulator, run_many
 from calibration.targets import HELD_OUT, TARGETS
 
@@ -166,7 +166,3 @@ def scale_check(n: int = 30, seed: int = 99, workers: int = 2) -> pd.DataFrame:
     out.attrs["seconds_per_run_1500"] = float(fine["model_seconds"].mean())
     out.attrs["seconds_per_run_5000"] = float(coarse["model_seconds"].mean())
     return out
-
-
-def summarise_posterior(posterior: pd.DataFrame) -> dict:
-    return posterior_summary(posterior)

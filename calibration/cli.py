@@ -62,7 +62,10 @@ def sensitivity(
     if reuse_morris:
         if not morris_path.is_file():
             raise KazsimInputError(f"{morris_path}: no Morris table to reuse")
-        table, runs = pd.read_csv(morris_path), 0
+        table = pd.read_csv(morris_path)
+        previous = out / "summary.json"
+        runs = (json.loads(previous.read_text()).get("sensitivity", {}).get("design", {}).get("morris_runs", 0)
+                if previous.is_file() else 0)
     else:
         result = morris_screen(r=r, replicates=replicates, seed=seed, workers=workers)
         table, runs = result.table, result.runs
@@ -155,8 +158,14 @@ def calibrate_check(
     import numpy as np
 
     from calibration.baselines import score_all
-    from calibration.checks import (posterior_predictive, predictive_table, prior_predictive_check, recovery,
-                                    reference_table, scale_check)
+    from calibration.checks import (
+        posterior_predictive,
+        predictive_table,
+        prior_predictive_check,
+        recovery,
+        reference_table,
+        scale_check,
+    )
     from calibration.posterior import load_posterior
     from calibration.report import plot_bands, update_summary
     from calibration.targets import HELD_OUT, TARGETS, observed_statistics
