@@ -13,7 +13,7 @@ from pathlib import Path
 import mesa
 import pandas as pd
 
-from sim.events import monthly_series, totals
+from sim.events import totals
 from sim.provenance import provenance
 from sim.scenario import Scenario
 
@@ -72,11 +72,6 @@ class RunResult:
             "totals": {k: int(v) for k, v in totals(self.events).items()},
             "provenance": provenance(),
         }
-
-    def monthly(self) -> pd.DataFrame:
-        """The simulated events aggregated exactly as the observed ones."""
-        end = pd.Timestamp(self.daily["date"].iloc[-1]).date() if len(self.daily) else self.scenario.period.end
-        return monthly_series(self.events, self.scenario.period.start, end)
 
 
 def simulate(

@@ -144,11 +144,6 @@ class MilitantCell(ArrayFace):
     intel = Column("militants", "intel", float, "What the police know (1 = enough for a raid at the default policy).")
 
     @property
-    def home_region(self) -> str:
-        """The region the cell operates from (its ``region``)."""
-        return self.region
-
-    @property
     def detected(self) -> bool:
         """Whether police intelligence has reached the raid threshold."""
         return self.intel >= self.model.spec.levers.raids.intel_threshold

@@ -53,10 +53,6 @@ class PoliceUnits:
         """Patrol officers posted in each grid cell."""
         return self.strength[self.district] * self.district_share
 
-    def special_units(self) -> np.ndarray:
-        """Indices of the special-forces units."""
-        return np.flatnonzero(self.kind == SPECIAL)
-
 
 def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
     """Split ``total`` integers in proportion to ``weights`` (Hamilton's method)."""
