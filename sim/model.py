@@ -25,14 +25,15 @@ from sim.agents.civilian import (
     civilian_day,
     create_groups,
     draw_people,
+    informing_near,
     neighbourhood_sum,
 )
-from sim.agents.militant_cell import MilitantCell, MilitantCells, plan_attack
-from sim.agents.police_unit import PATROL, PoliceUnit, create_units, nearest_unit
+from sim.agents.militant_cell import MilitantCell, MilitantCells, cells_day, plan_attack
+from sim.agents.police_unit import PATROL, RAID, TARGETED_ARRESTS, PoliceUnit, create_units, investigate, nearest_unit
 from sim.events import EVENT_COLUMNS, normalise_events
 from sim.geography import RegionalGrid, build_layout
-from sim.levers import informants, patrols, raids, religion_law, sweeps
-from sim.levers import is_active, region_mask
+from sim.levers import raids, region_mask, sweeps
+from sim.levers.schedule import lever_schedule
 from sim.scenario import Scenario
 
 DAILY_COLUMNS = (
@@ -59,6 +60,11 @@ DAILY_COLUMNS = (
     "backlash_people",
     "law_intensity",
 )
+COLUMN = {name: i for i, name in enumerate(DAILY_COLUMNS)}
+_QUIET, _SYMPATHISERS, _RECRUITS, _DETAINED = (COLUMN[c] for c in ("quiet", "sympathisers", "recruits", "detained"))
+_IN_CELLS, _IMPRISONED, _DEAD = (COLUMN[c] for c in ("in_cells", "imprisoned", "dead"))
+_CELLS, _MEMBERS, _POLICE_OFFICERS = (COLUMN[c] for c in ("cells", "members", "police_officers"))
+_BACKLASH_PEOPLE, _LAW_INTENSITY = COLUMN["backlash_people"], COLUMN["law_intensity"]
 
 
 class KazakhstanModel(mesa.Model):
@@ -76,6 +82,10 @@ class KazakhstanModel(mesa.Model):
         arrest_probability: Epstein's estimated arrest probability in each cell today.
         day: days simulated so far.
     """
+
+    #: Whether the daily civilian pass passes over cells where nothing can change (see
+    #: ``civilian_day``); the results are identical either way, and tests compare the two.
+    skip_unchanged_cells: bool = True
 
     def __init__(self, scenario: Scenario, rng: int | None = None) -> None:
         """Build the model.
@@ -98,24 +108,55 @@ class KazakhstanModel(mesa.Model):
         self.civilians = create_groups(self.layout, scenario.scale.people_per_agent, self.params, self.rng)
         self.police = create_units(self.layout, self.params, self.rng)
         self.militants = MilitantCells()
-        for index in range(len(self.civilians)):
-            Civilian(self, index)
-        for index in range(len(self.police)):
-            PoliceUnit(self, index)
+        Civilian.create_faces(self, len(self.civilians))
+        PoliceUnit.create_faces(self, len(self.police))
         self._cell_faces: dict[int, MilitantCell] = {}
 
-        self._set_patrol_officers()
         self._indptr, self._indices = self.neighbours.indptr, self.neighbours.indices
         self._cell_people = neighbourhood_sum(self._indptr, self._indices, self.layout.cell_population)
         n_cells = self.layout.n_cells
         self._sympathisers = np.zeros(n_cells)
         self._recruits = np.zeros(n_cells)
-        self._informing = np.zeros(n_cells)
-        self._people = np.zeros(5, dtype=np.int64)
-        self._near = np.zeros((4, n_cells))
+        self._sympathisers_near = np.zeros(n_cells)
+        self._kernel_totals = np.zeros(4)
         self.arrest_probability = np.zeros(n_cells)
-        self._officers_seen: np.ndarray | None = None
-        self._officers_near: np.ndarray | None = None
+        self._militants_near = np.zeros(n_cells)
+        self._militants_seen: np.ndarray | None = None
+        p = self.params
+        self._civilian_rates = np.array(
+            [
+                p.activation_threshold,
+                p.radicalisation_rate,
+                1.0 / p.detention_days,
+                np.exp(-1.0 / p.backlash_decay_days),
+                p.police_per_agent_equivalent,
+                p.sympathiser_per_agent_equivalent,
+                p.arrest_constant,
+            ]
+        )
+        self._cell_rates = np.array(
+            [
+                p.cell_formation_rate,
+                p.recruitment_rate,
+                scenario.scale.people_per_agent,
+                p.resource_gain,
+                p.leaderless_resource_factor,
+                p.attack_rate,
+                p.deterrence,
+                p.attack_cost,
+            ]
+        )
+        raid_policy = scenario.levers.raids
+        self._police_rates = np.array(
+            [
+                np.exp(-1.0 / p.intel_decay_days),
+                p.tip_rate,
+                raid_policy.intel_threshold,
+                p.targeted_arrest_intel_fraction,
+                p.targeted_arrest_rate,
+            ]
+        )
+        self._contagion_decay = np.exp(-1.0 / p.contagion_decay_days)
         levers, regions = self.spec.levers, self.layout.regions
         self._lever_state: tuple | None = None
         self.hardship_today = self.civilians.hardship
@@ -125,14 +166,20 @@ class KazakhstanModel(mesa.Model):
         self._patrolled = region_mask(levers.patrols, regions, self.layout.cell_region)
         self._informed_cells = region_mask(levers.informants, regions, self.layout.cell_region)
         self._raided_cells = region_mask(levers.raids, regions, self.layout.cell_region)
+        self._no_raids = np.zeros(n_cells, dtype=bool)
         self._swept_regions = region_mask(levers.sweeps, regions, np.arange(len(regions)))
+        self._patrol_intensity: float | None = None
+        self._tip_multiplier = np.ones(n_cells)
+        self._raids_allowed = self._no_raids
+        self._sweeps_active = False
+        self._schedule = lever_schedule(levers, self.start, scenario.period.days)
+        self._set_patrol_officers()
         self._excitation = 1.0
         self._sweeps_due: dict[int, list[int]] = defaultdict(list)
         self._events: list[dict] = []
-        self._today: dict[str, int] = {}
         days = scenario.period.days
         self._daily = np.zeros((days, len(DAILY_COLUMNS)), dtype=np.float64)
-        self._column = {name: i for i, name in enumerate(DAILY_COLUMNS)}
+        self._row = self._daily[0]
 
     # --- the day --------------------------------------------------------------------------
     @property
@@ -144,70 +191,76 @@ class KazakhstanModel(mesa.Model):
         """Simulate one day."""
         if self.day >= len(self._daily):
             self._daily = np.vstack([self._daily, np.zeros_like(self._daily)])
+        self._row = self._daily[self.day]
         date = self.date
-        self._today = dict.fromkeys(DAILY_COLUMNS, 0)
-        self._apply_levers(date)
-        officers = self._patrol_officers * np.where(self._patrolled, patrols.intensity(self.spec.levers.patrols, date), 1.0)
-        self._civilians_decide(date, officers)
-        self._cells_act(date, officers)
+        self._apply_levers()
+        self._civilians_decide()
+        self._cells_act(date)
         self._police_investigate(date)
-        for region in self._sweeps_due.pop(self.day, []):
+        for region in self._sweeps_due.pop(self.day, ()):
             self._sweep(date, region)
-        p = self.params
-        self._excitation = 1.0 + (self._excitation - 1.0) * np.exp(-1.0 / p.contagion_decay_days)
+        self._excitation = 1.0 + (self._excitation - 1.0) * self._contagion_decay
         self._record()
         self.day += 1
 
     def run(self, days: int | None = None, progress=None) -> None:
         """Simulate ``days`` days (default: the scenario's period); ``progress(n)`` after each."""
-        for _ in range(self.spec.period.days if days is None else days):
+        days = self.spec.period.days if days is None else days
+        if progress is None:
+            self.run_for(days)  # Mesa's own loop: one scheduled step per time unit
+            return
+        for _ in range(days):
             self.step()
-            if progress is not None:
-                progress(1)
+            progress(1)
 
     def _set_patrol_officers(self) -> None:
-        """Patrol officers per cell, kept in the grid's ``police`` layer too."""
+        """Patrol officers per cell (kept in the grid's ``police`` layer too), and within vision today."""
         self._patrol_officers = self.police.patrol_officers_by_cell()
+        self._officers_total = int(self.police.strength.sum())
         self.grid.police.data[self.layout.coords[:, 0], self.layout.coords[:, 1]] = self._patrol_officers
+        intensity = 1.0 if self._patrol_intensity is None else self._patrol_intensity
+        officers = self._patrol_officers * np.where(self._patrolled, intensity, 1.0)
+        self._officers_near = neighbourhood_sum(self._indptr, self._indices, officers)
 
-    def _apply_levers(self, date: dt.date) -> None:
-        """Today's hardship and legitimacy of each group; recomputed only when a lever changes."""
-        levers = self.spec.levers
-        law_hardship, law_legitimacy = religion_law.effect(levers.religion_law, date)
-        gain = informants.legitimacy_gain(levers.informants, date)
-        state = (law_hardship, law_legitimacy, gain)
-        if state == self._lever_state:
+    def _apply_levers(self) -> None:
+        """Today's lever settings; the arrays that depend on them are recomputed only when they change."""
+        if self.day >= len(self._schedule):
+            self._schedule = lever_schedule(self.spec.levers, self.start, 2 * self.day)
+        schedule, day = self._schedule, self.day
+        if not schedule.changed[day]:
             return
-        self._lever_state = state
-        self.hardship_today = self.civilians.hardship + law_hardship * self._law_exposure
-        self.legitimacy_today = np.clip(
-            self.params.legitimacy + gain * self._community - law_legitimacy * self._law_exposure, 0.0, 1.0
-        )
+        law_hardship, law_legitimacy = schedule.law_hardship[day], schedule.law_legitimacy[day]
+        gain = schedule.legitimacy_gain[day]
+        state = (law_hardship, law_legitimacy, gain)
+        if state != self._lever_state:
+            self._lever_state = state
+            self.hardship_today = self.civilians.hardship + law_hardship * self._law_exposure
+            self.legitimacy_today = np.clip(
+                self.params.legitimacy + gain * self._community - law_legitimacy * self._law_exposure, 0.0, 1.0
+            )
+            self.civilians.changed_cells[:] = True
+        if schedule.patrol_intensity[day] != self._patrol_intensity:
+            self._patrol_intensity = schedule.patrol_intensity[day]
+            self._set_patrol_officers()
+        self._tip_multiplier = np.where(self._informed_cells, schedule.tip_multiplier[day], 1.0)
+        self._raids_allowed = self._raided_cells if schedule.raids_active[day] else self._no_raids
+        self._sweeps_active = bool(schedule.sweeps_active[day])
 
-    def _civilians_decide(self, date: dt.date, officers: np.ndarray) -> None:
-        groups, p = self.civilians, self.params
-        if self._officers_near is None or not np.array_equal(self._officers_seen, officers):
-            self._officers_seen = officers
-            self._officers_near = neighbourhood_sum(self._indptr, self._indices, officers)
-        homes = np.bincount(self.militants.home[self.militants.living], minlength=self.layout.n_cells)
-        rates = np.array(
-            [
-                p.activation_threshold,
-                p.radicalisation_rate,
-                1.0 / p.detention_days,
-                np.exp(-1.0 / p.backlash_decay_days),
-                p.police_per_agent_equivalent,
-                p.sympathiser_per_agent_equivalent,
-                p.arrest_constant,
-            ]
-        )
+    def _civilians_decide(self) -> None:
+        groups = self.civilians
+        living = self.militants.living
+        if living is not self._militants_seen:
+            self._militants_seen = living
+            homes = np.bincount(self.militants.home[living], minlength=self.layout.n_cells).astype(np.float64)
+            self._militants_near = neighbourhood_sum(self._indptr, self._indices, homes)
         civilian_day(
             int(self._civilians_rng.integers(2**31)),
             groups.starts,
+            groups.changed_cells,
+            self.skip_unchanged_cells,
             self.hardship_today,
             self.legitimacy_today,
             groups.risk_aversion,
-            groups.inform_propensity,
             groups.stage,
             groups.free,
             groups.detained,
@@ -215,47 +268,49 @@ class KazakhstanModel(mesa.Model):
             self._indptr,
             self._indices,
             self._officers_near,
-            homes.astype(np.float64),
-            rates,
+            self._militants_near,
+            self._civilian_rates,
+            self._sympathisers_near,
+            self.arrest_probability,
             self._sympathisers,
             self._recruits,
-            self._informing,
-            self._near,
-            self.arrest_probability,
-            self._people,
+            self._kernel_totals,
         )
 
     # --- militant cells -------------------------------------------------------------------
-    def _cells_act(self, date: dt.date, officers: np.ndarray) -> None:
-        rng, p, cells = self._cells_rng, self.params, self.militants
-        total = self._sympathisers.sum()
-        for _ in range(rng.poisson(p.cell_formation_rate * total)):
-            self._found_cell(int(rng.choice(self.layout.n_cells, p=self._sympathisers / total)))
-
+    def _cells_act(self, date: dt.date) -> None:
+        cells = self.militants
         living = cells.living
-        if len(living) == 0:
-            return
-        groups = self.civilians
-        recruits_near = self._near[1]
-        pull = np.minimum(1.0, recruits_near[cells.home[living]] / groups.size)
-        for cell, count in zip(living, rng.poisson(p.recruitment_rate * pull), strict=True):
-            if count:
-                self._recruit(cell, count)
-
-        gain = np.where(cells.leader[living], 1.0, p.leaderless_resource_factor)
-        cells.capability[living] += p.resource_gain * gain * cells.members[living]
-        police_per_1000 = self._officers_near[cells.home[living]] / self._cell_people[cells.home[living]] * 1000
-        hazard = p.attack_rate * self._excitation * np.exp(-p.deterrence * police_per_1000)
-        capable = (cells.capability[living] >= p.attack_cost) & (cells.members[living] > 0)
-        for cell in living[capable & (rng.random(len(living)) < hazard)]:
-            self._attack(date, int(cell))
-
-        for cell in cells.living[cells.members[cells.living] > p.split_size]:
-            self._split(int(cell))
+        new_homes, recruit_counts, attacks = cells_day(
+            living,
+            cells.home,
+            cells.members,
+            cells.leader,
+            cells.capability,
+            self._sympathisers,
+            self._recruits,
+            self._officers_near,
+            self._cell_people,
+            self._indptr,
+            self._indices,
+            self._cell_rates,
+            self._excitation,
+        )
+        for home in new_homes.tolist():
+            self._found_cell(home)
+        for k in np.flatnonzero(recruit_counts).tolist():
+            self._recruit(int(living[k]), int(recruit_counts[k]))
+        for cell in living[attacks].tolist():
+            if cells.alive[cell]:
+                self._attack(date, cell)
+        if len(cells.living):
+            for cell in cells.living[cells.members[cells.living] > self.params.split_size].tolist():
+                self._split(cell)
 
     def _found_cell(self, home: int) -> None:
         groups = self.civilians
-        candidates = np.flatnonzero((groups.cell == home) & (groups.stage != QUIET) & (groups.free > 0))
+        here = np.arange(groups.starts[home], groups.starts[home + 1])
+        candidates = here[(groups.stage[here] != QUIET) & (groups.free[here] > 0)]
         if len(candidates) == 0:
             return
         members = draw_people(self._cells_rng, candidates, groups.free, self.params.initial_members).tolist()
@@ -266,14 +321,20 @@ class KazakhstanModel(mesa.Model):
 
     def _recruit(self, cell: int, count: int) -> None:
         groups = self.civilians
-        near = self.neighbours[self.militants.home[cell]].indices
-        candidates = np.flatnonzero(np.isin(groups.cell, near) & (groups.stage == RECRUIT) & (groups.free > 0))
+        candidates = self._groups_near(int(self.militants.home[cell]))
+        candidates = candidates[(groups.stage[candidates] == RECRUIT) & (groups.free[candidates] > 0)]
         if len(candidates) == 0:
             return
         joined = draw_people(self._cells_rng, candidates, groups.free, count).tolist()
         groups.move(joined, "free", "in_cells")
         self.militants.member_groups[cell].extend(joined)
         self.militants.members[cell] += len(joined)
+
+    def _groups_near(self, home: int) -> np.ndarray:
+        """The civilian groups whose home cell is within vision of ``home``."""
+        starts = self.civilians.starts
+        near = self._indices[self._indptr[home] : self._indptr[home + 1]]
+        return np.concatenate([np.arange(starts[c], starts[c + 1]) for c in near])
 
     def _split(self, cell: int) -> None:
         cells, rng = self.militants, self._cells_rng
@@ -303,9 +364,9 @@ class KazakhstanModel(mesa.Model):
         cells.intel[cell] += p.attack_intel
         self._excitation += p.contagion_jump
         self._emit(date, home, "militant", outcome.kind, security, civilian, outcome.deaths_militant, outcome.injured, 0)
-        self._today["attacks"] += 1
+        self._row[COLUMN["attacks"]] += 1
         policy = self.spec.levers.sweeps
-        swept = is_active(policy, date) and self._swept_regions[cells.region[cell]]
+        swept = self._sweeps_active and self._swept_regions[cells.region[cell]]
         if swept and self._police_rng.random() < policy.probability:
             delay = int(self._police_rng.integers(1, policy.max_delay_days + 1))
             self._sweeps_due[self.day + delay].append(int(cells.region[cell]))
@@ -313,7 +374,8 @@ class KazakhstanModel(mesa.Model):
 
     def _kill_civilians(self, home: int, count: int) -> int:
         groups = self.civilians
-        candidates = np.flatnonzero((groups.cell == home) & (groups.free > 0))
+        here = np.arange(groups.starts[home], groups.starts[home + 1])
+        candidates = here[groups.free[here] > 0]
         if count == 0 or len(candidates) == 0:
             return 0
         victims = draw_people(self._cells_rng, candidates, groups.free, count)
@@ -332,34 +394,37 @@ class KazakhstanModel(mesa.Model):
         count = int(min(count, units.strength[unit]))
         units.strength[unit] -= count
         units.killed[unit] += count
+        self._officers_total -= count
         if not special:
             self._set_patrol_officers()
         return count
 
     # --- police ---------------------------------------------------------------------------
     def _police_investigate(self, date: dt.date) -> None:
-        cells, p, rng = self.militants, self.params, self._police_rng
+        cells, groups = self.militants, self.civilians
         living = cells.living
         if len(living) == 0:
             return
-        informing = self._near[2]
-        share = informing[cells.home[living]] / self._cell_people[cells.home[living]]
-        tips = np.where(
-            self._informed_cells[cells.home[living]], informants.tip_multiplier(self.spec.levers.informants, date), 1.0
+        homes = cells.home[living]
+        informing = informing_near(
+            homes, self._indptr, self._indices, groups.starts, groups.stage, groups.free, groups.inform_propensity
         )
-        cells.intel[living] = cells.intel[living] * np.exp(-1.0 / p.intel_decay_days) + (
-            p.tip_rate * tips * cells.members[living] * share
+        actions = investigate(
+            living,
+            cells.home,
+            cells.members,
+            cells.intel,
+            informing,
+            self._cell_people,
+            self._tip_multiplier,
+            self._raids_allowed,
+            self._police_rates,
         )
-        policy = self.spec.levers.raids
-        draws = rng.random(len(living))
-        for cell, draw in zip(living, draws, strict=True):
-            raid_here = is_active(policy, date) and self._raided_cells[cells.home[cell]]
-            if raid_here and cells.intel[cell] >= policy.intel_threshold:
-                self._raid(date, int(cell))
-            elif cells.intel[cell] >= policy.intel_threshold * p.targeted_arrest_intel_fraction and (
-                draw < p.targeted_arrest_rate
-            ):
-                self._targeted_arrests(date, int(cell))
+        for cell, action in zip(living.tolist(), actions.tolist(), strict=True):
+            if action == RAID:
+                self._raid(date, cell)
+            elif action == TARGETED_ARRESTS:
+                self._targeted_arrests(date, cell)
 
     def _raid(self, date: dt.date, cell: int) -> None:
         cells, rng = self.militants, self._police_rng
@@ -372,8 +437,8 @@ class KazakhstanModel(mesa.Model):
         self.civilians.move(removed[outcome.militants_killed :], "in_cells", "imprisoned")
         cells.leader[cell] = False
         self._emit(date, home, "state", "raid", security, 0, outcome.militants_killed, 0, outcome.arrested)
-        self._today["raids"] += 1
-        self._today["arrested"] += outcome.arrested
+        self._row[COLUMN["raids"]] += 1
+        self._row[COLUMN["arrested"]] += outcome.arrested
         self._dissolve_if_empty(cell)
 
     def _targeted_arrests(self, date: dt.date, cell: int) -> None:
@@ -384,8 +449,8 @@ class KazakhstanModel(mesa.Model):
         self.civilians.move(cells.remove_members(cell, count, rng), "in_cells", "imprisoned")
         cells.intel[cell] += self.params.attack_intel
         self._emit(date, int(cells.home[cell]), "state", "arrests", 0, 0, 0, 0, count)
-        self._today["arrest_operations"] += 1
-        self._today["arrested"] += count
+        self._row[COLUMN["arrest_operations"]] += 1
+        self._row[COLUMN["arrested"]] += count
         self._dissolve_if_empty(cell)
 
     def _sweep(self, date: dt.date, region: int) -> None:
@@ -411,9 +476,9 @@ class KazakhstanModel(mesa.Model):
         np.minimum(groups.backlash, 1.0, out=groups.backlash)
         home = int(self.layout.centre_cell[region])
         self._emit(date, home, "state", "sweep", 0, 0, 0, 0, arrested + len(detainees))
-        self._today["sweeps"] += 1
-        self._today["arrested"] += arrested + len(detainees)
-        self._today["detained_uninvolved"] += len(uninvolved)
+        self._row[COLUMN["sweeps"]] += 1
+        self._row[COLUMN["arrested"]] += arrested + len(detainees)
+        self._row[COLUMN["detained_uninvolved"]] += len(uninvolved)
         for cell in in_region:
             self._dissolve_if_empty(cell)
 
@@ -447,31 +512,30 @@ class KazakhstanModel(mesa.Model):
             ("deaths_civilian", civilian),
             ("deaths_militant", militant),
         ):
-            self._today[column] += value
+            self._row[COLUMN[column]] += value
 
     def _record(self) -> None:
-        cells, groups, today = self.militants, self.civilians, self._today
-        people = self._people
+        cells, groups, row = self.militants, self.civilians, self._row
+        totals = groups.totals
+        open_, recruits, detained, aggrieved = self._kernel_totals.tolist()
         if groups.moved_today:
             # Events after the daily kernel moved people out of the free pool: recount.
-            people = np.concatenate([groups.people_by_stage(), [groups.detained.sum()], people[4:]])
+            quiet, open_, recruits = groups.people_by_stage().tolist()
+            detained = int(groups.detained.sum())
             groups.moved_today = False
+        else:
+            elsewhere = totals.get("in_cells", 0) + totals.get("imprisoned", 0) + totals.get("dead", 0)
+            quiet = len(groups) * groups.size - elsewhere - detained - open_ - recruits
+        row[_QUIET], row[_SYMPATHISERS], row[_RECRUITS], row[_DETAINED] = quiet, open_, recruits, detained
+        row[_BACKLASH_PEOPLE] = aggrieved * groups.size
+        row[_IN_CELLS] = totals.get("in_cells", 0)
+        row[_IMPRISONED] = totals.get("imprisoned", 0)
+        row[_DEAD] = totals.get("dead", 0)
         living = cells.living
-        today.update(
-            quiet=people[0],
-            sympathisers=people[1],
-            recruits=people[2],
-            in_cells=groups.totals.get("in_cells", 0),
-            detained=people[3],
-            imprisoned=groups.totals.get("imprisoned", 0),
-            dead=groups.totals.get("dead", 0),
-            backlash_people=people[4] * groups.size,
-            cells=len(living),
-            members=int(cells.members[living].sum()),
-            police_officers=int(self.police.strength.sum()),
-            law_intensity=religion_law.intensity(self.spec.levers.religion_law, self.date),
-        )
-        self._daily[self.day] = [today[c] for c in DAILY_COLUMNS]
+        row[_CELLS] = len(living)
+        row[_MEMBERS] = cells.members[living].sum()
+        row[_POLICE_OFFICERS] = self._officers_total
+        row[_LAW_INTENSITY] = self._schedule.law_intensity[self.day]
 
     # --- outputs --------------------------------------------------------------------------
     def daily_frame(self) -> pd.DataFrame:

@@ -91,9 +91,11 @@ def simulate(
     seed = scenario.seed if seed is None else seed
     model = build_model(scenario, seed)
     days = scenario.period.days if days is None else days
-    for _ in range(days):
-        model.step()
-        if progress is not None:
+    if progress is None:
+        model.run_for(days)  # Mesa's own loop: one scheduled step per time unit
+    else:
+        for _ in range(days):
+            model.step()
             progress(1)
     return RunResult(scenario, seed, days, model.events_frame(), model.daily_frame())
 

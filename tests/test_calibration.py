@@ -38,6 +38,7 @@ from sim.events import empty_events
 
 CHEAP = ("scale.people_per_agent=20000",)
 DAYS = 181
+TRUE_LEGITIMACY = 0.75
 
 
 def cheap_simulator(seed: int = 1) -> Simulator:
@@ -77,8 +78,12 @@ def test_target_file_errors(tmp_path: Path):
 # ------------------------------------------------------------------------------ ABC-SMC
 @pytest.fixture(scope="module")
 def synthetic() -> dict[str, float]:
-    """Synthetic data from known parameters (legitimacy 0.80, every other parameter at its default)."""
-    return cheap_simulator().run({"legitimacy": 0.80}, seed=12345)
+    """Synthetic data from known parameters (legitimacy 0.75, every other parameter at its default).
+
+    At 0.75 the cheap configuration produces incidents in January-June (at 0.80 and above it
+    mostly produces none, so the data could not tell 0.80 from 0.95).
+    """
+    return cheap_simulator().run({"legitimacy": TRUE_LEGITIMACY}, seed=12345)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +105,7 @@ def test_quick_calibration_recovers_a_known_parameter(tmp_path: Path, synthetic)
     assert list(posterior.columns) == ["particle", "weight", "legitimacy"]
     assert posterior["weight"].sum() == pytest.approx(1.0)
     summary = posterior_summary(posterior)["legitimacy"]
-    assert summary["q05"] <= 0.80 <= summary["q95"]
+    assert summary["q05"] <= TRUE_LEGITIMACY <= summary["q95"]
     assert summary["interval_share_of_prior"] < 1.0
 
 

@@ -51,6 +51,8 @@ class CivilianGroups:
         imprisoned: people convicted (cell members arrested in raids or sweeps).
         dead: people killed.
         backlash: hardship added by detentions of the group's uninvolved members (decays).
+        changed_cells: per grid cell, whether its groups changed since the daily pass last
+            visited it (``move`` marks them; the pass clears them).
     """
 
     size: int
@@ -68,6 +70,7 @@ class CivilianGroups:
     imprisoned: np.ndarray
     dead: np.ndarray
     backlash: np.ndarray
+    changed_cells: np.ndarray
     totals: dict[str, int] = field(default_factory=dict)
     moved_today: bool = False
 
@@ -84,6 +87,7 @@ class CivilianGroups:
             return
         np.subtract.at(getattr(self, source), groups, 1)
         np.add.at(getattr(self, target), groups, 1)
+        self.changed_cells[self.cell[groups]] = True
         self.totals[source] = self.totals.get(source, 0) - len(groups)
         self.totals[target] = self.totals.get(target, 0) + len(groups)
         self.moved_today = True
@@ -133,6 +137,7 @@ def create_groups(
         imprisoned=zeros.copy(),
         dead=zeros.copy(),
         backlash=np.zeros(n),
+        changed_cells=np.ones(layout.n_cells, dtype=bool),
     )
 
 
@@ -163,13 +168,13 @@ def neighbourhood_sum(indptr: np.ndarray, indices: np.ndarray, values: np.ndarra
 
 @njit(cache=True)
 def estimated_arrest_probability(
-    police_in_vision: np.ndarray,
-    sympathisers_in_vision: np.ndarray,
+    police_in_vision: float,
+    sympathisers_in_vision: float,
     police_per_cop: float,
     sympathisers_per_active: float,
     constant: float,
-) -> np.ndarray:
-    """Epstein's P per cell, with officers and sympathisers converted to 'cops' and 'actives'.
+) -> float:
+    """Epstein's P in a cell, with officers and sympathisers converted to 'cops' and 'actives'.
 
     As in Epstein's model the deciding agent counts itself among the actives (the ``1 +``).
     """
@@ -182,10 +187,11 @@ def estimated_arrest_probability(
 def civilian_day(
     seed: int,
     starts: np.ndarray,
+    changed: np.ndarray,
+    skip_unchanged: bool,
     hardship: np.ndarray,
     legitimacy: np.ndarray,
     risk_aversion: np.ndarray,
-    inform_propensity: np.ndarray,
     stage: np.ndarray,
     free: np.ndarray,
     detained: np.ndarray,
@@ -193,51 +199,62 @@ def civilian_day(
     indptr: np.ndarray,
     indices: np.ndarray,
     officers_near: np.ndarray,
-    militant_homes: np.ndarray,
+    militants_near: np.ndarray,
     rates: np.ndarray,
+    sympathisers_near: np.ndarray,
+    arrest_prob_by_cell: np.ndarray,
     sympathisers_by_cell: np.ndarray,
     recruits_by_cell: np.ndarray,
-    informing_by_cell: np.ndarray,
-    near: np.ndarray,
-    arrest_prob_by_cell: np.ndarray,
     totals: np.ndarray,
 ) -> None:
-    """One day of every civilian group, in one pass (synchronous update).
+    """One day of every civilian group, cell by cell (synchronous update).
 
     Detainees are released with ``release_probability`` each a day and backlash decays by
     ``backlash_decay``. Epstein's rule then sets QUIET/SYMPATHISER from G - R P > T with
     G = H (1 - L), H being today's ``hardship`` (levers included) plus backlash and L today's
-    ``legitimacy`` of each group. A sympathising group near a
-    militant cell becomes RECRUIT with probability ``radicalisation_rate`` a day and stays so
-    while the rule holds; when it no longer holds the group falls back to QUIET.
+    ``legitimacy`` of each group. A sympathising group whose cell has a militant cell within
+    vision (``militants_near`` > 0) becomes RECRUIT with probability ``radicalisation_rate`` a
+    day and stays so while the rule holds; when it no longer holds the group falls back to QUIET.
 
     The arrest probability of each cell (written to ``arrest_prob_by_cell``) comes from
-    ``officers_near`` and yesterday's sympathisers within vision (``near[0]``). ``rates`` holds, in order: threshold T,
-    radicalisation rate, release probability, backlash decay, officers per 'cop', sympathisers
-    per 'active', arrest constant k.
+    ``officers_near`` and yesterday's sympathisers within vision (``sympathisers_near``, which
+    the pass then replaces with today's), so every decision uses the state at the start of the
+    day. ``rates`` holds, in order: threshold T, radicalisation rate, release probability,
+    backlash decay, officers per 'cop', sympathisers per 'active', arrest constant k.
 
-    Writes, per cell, the free people who sympathise, who are recruits, and who would inform
-    (quiet people times their propensity), and their sums within vision into ``near`` rows 0-2
-    (row 3: militant cells within vision). ``totals`` gets free people by stage, then detained
-    people, then groups carrying backlash.
+    With ``skip_unchanged``, a cell is passed over when the rule cannot decide anything new in
+    it: its arrest probability is exactly yesterday's (it is quantised by Epstein's rounding, so
+    on most days no cell's changes), ``changed`` is false (no event or lever touched its groups
+    since the last visit), no militant cell is within vision (no radicalisation draw), and none
+    of its groups has detainees or backlash (``changed`` stays true for such cells). Its groups'
+    stages and its per-cell sums are then yesterday's, which is what the rule would give, and no
+    random draw is skipped; so the results are identical to visiting every cell (tested).
+
+    Writes, per cell, the free people who sympathise (recruits included) and who are recruits.
+    ``totals`` gets free sympathisers (recruits excluded), free recruits, detained people and
+    groups carrying backlash.
     """
     threshold, radicalisation_rate, release_probability, backlash_decay = rates[0], rates[1], rates[2], rates[3]
-    arrest_prob_by_cell[:] = estimated_arrest_probability(officers_near, near[0], rates[4], rates[5], rates[6])
-    cell_nearby = neighbourhood_sum(indptr, indices, militant_homes) > 0
     # Seeding numba's generator from the model's stream each day keeps every draw a function of
-    # (scenario, seed) in any process, without the cost of passing a Generator into numba.
+    # (scenario, seed) in any process, without the cost of passing a Generator into numba. The
+    # day's later kernels (cells, police) continue this stream.
     np.random.seed(seed)
-    quiet = open_ = recruits = held = aggrieved = 0
+    held = aggrieved = 0
     for home in range(len(starts) - 1):
-        p_arrest = arrest_prob_by_cell[home]
-        nearby = cell_nearby[home]
-        cell_open = cell_recruits = cell_informing = 0.0
+        p_arrest = estimated_arrest_probability(officers_near[home], sympathisers_near[home], rates[4], rates[5], rates[6])
+        nearby = militants_near[home] > 0.0
+        if skip_unchanged and not changed[home] and not nearby and p_arrest == arrest_prob_by_cell[home]:
+            continue
+        arrest_prob_by_cell[home] = p_arrest
+        cell_open = cell_recruits = 0
+        volatile = False
         for i in range(starts[home], starts[home + 1]):
             if detained[i] > 0:
                 released = np.random.binomial(detained[i], release_probability)
                 detained[i] -= released
                 free[i] += released
                 held += detained[i]
+                volatile = True
             h = hardship[i]
             if backlash[i] > 0.0:
                 backlash[i] *= backlash_decay
@@ -245,40 +262,56 @@ def civilian_day(
                     backlash[i] = 0.0
                 h += backlash[i]
                 aggrieved += 1
-            people = free[i]
+                volatile = True
             if grievance(min(h, 1.0), legitimacy[i]) - risk_aversion[i] * p_arrest <= threshold:
                 if stage[i] != QUIET:
                     stage[i] = QUIET
-                quiet += people
-                cell_informing += people * inform_propensity[i]
                 continue
             if stage[i] == QUIET:
                 stage[i] = SYMPATHISER
             if stage[i] == SYMPATHISER and nearby and np.random.random() < radicalisation_rate:
                 stage[i] = RECRUIT
-            cell_open += people
+            cell_open += free[i]
             if stage[i] == RECRUIT:
-                cell_recruits += people
-                recruits += people
-            else:
-                open_ += people
+                cell_recruits += free[i]
         sympathisers_by_cell[home] = cell_open
         recruits_by_cell[home] = cell_recruits
-        informing_by_cell[home] = cell_informing
-    totals[0] = quiet
-    totals[1] = open_
-    totals[2] = recruits
-    totals[3] = held
-    totals[4] = aggrieved
+        changed[home] = volatile
+    open_ = recruits = 0.0
     for c in range(len(indptr) - 1):
-        a = b = d = e = 0.0
+        open_ += sympathisers_by_cell[c] - recruits_by_cell[c]
+        recruits += recruits_by_cell[c]
+        total = 0.0
         for k in range(indptr[c], indptr[c + 1]):
-            j = indices[k]
-            a += sympathisers_by_cell[j]
-            b += recruits_by_cell[j]
-            d += informing_by_cell[j]
-            e += militant_homes[j]
-        near[0, c], near[1, c], near[2, c], near[3, c] = a, b, d, e
+            total += sympathisers_by_cell[indices[k]]
+        sympathisers_near[c] = total
+    totals[0] = open_
+    totals[1] = recruits
+    totals[2] = held
+    totals[3] = aggrieved
+
+
+@njit(cache=True)
+def informing_near(
+    homes: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    starts: np.ndarray,
+    stage: np.ndarray,
+    free: np.ndarray,
+    inform_propensity: np.ndarray,
+) -> np.ndarray:
+    """For each of ``homes``, the quiet free people within vision weighted by their propensity to inform."""
+    out = np.zeros(len(homes))
+    for m in range(len(homes)):
+        total = 0.0
+        for k in range(indptr[homes[m]], indptr[homes[m] + 1]):
+            c = indices[k]
+            for i in range(starts[c], starts[c + 1]):
+                if stage[i] == QUIET:
+                    total += free[i] * inform_propensity[i]
+        out[m] = total
+    return out
 
 
 class Civilian(ArrayFace):

@@ -2,8 +2,8 @@
 
 Cells are few (tens at most), so their state lives in small arrays of a growing capacity and
 each living cell has a :class:`MilitantCell` Mesa agent, created when it forms and removed
-when it dissolves. Daily hazards are computed for all cells at once; only the rare events
-(formation, attack, split, raid) run Python code.
+when it dissolves. The daily draws for all cells run in one compiled pass (:func:`cells_day`);
+only the rare events it returns (formation, recruitment, attack, split) run Python code.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from sim.agents.face import ArrayFace, Column
 
@@ -92,6 +93,58 @@ class MilitantCells:
         removed = [pool.pop(i) for i in chosen]
         self.members[cell] = len(pool)
         return removed
+
+
+@njit(cache=True)
+def cells_day(
+    living: np.ndarray,
+    home: np.ndarray,
+    members: np.ndarray,
+    leader: np.ndarray,
+    capability: np.ndarray,
+    sympathisers_by_cell: np.ndarray,
+    recruits_by_cell: np.ndarray,
+    officers_near: np.ndarray,
+    people_near: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    rates: np.ndarray,
+    excitation: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The day's draws for militant cells: formations, recruitment, capability and attacks.
+
+    ``rates`` holds, in order: cell formation rate, recruitment rate, people per civilian group,
+    resource gain, leaderless resource factor, attack rate, deterrence, attack cost.
+    Capability grows in place with the members at the start of the day.
+
+    Returns:
+        The home grid cells of the cells to found today, the recruits each living cell is to
+        draw, and whether each living cell attacks. Drawn from numba's generator, seeded for
+        the day by ``civilian_day``.
+    """
+    formation_rate, recruitment_rate, group_size, resource_gain = rates[0], rates[1], rates[2], rates[3]
+    leaderless_factor, attack_rate, deterrence, attack_cost = rates[4], rates[5], rates[6], rates[7]
+    total = sympathisers_by_cell.sum()
+    founded = np.random.poisson(formation_rate * total) if total > 0 else 0
+    new_homes = np.zeros(founded, dtype=np.int64)
+    if founded > 0:
+        new_homes[:] = np.searchsorted(np.cumsum(sympathisers_by_cell), np.random.random(founded) * total, side="right")
+    recruit_counts = np.zeros(len(living), dtype=np.int64)
+    attacks = np.zeros(len(living), dtype=np.bool_)
+    for k in range(len(living)):
+        cell = living[k]
+        c = home[cell]
+        recruits_near = 0.0
+        for j in range(indptr[c], indptr[c + 1]):
+            recruits_near += recruits_by_cell[indices[j]]
+        recruit_counts[k] = np.random.poisson(recruitment_rate * min(1.0, recruits_near / group_size))
+        gain = 1.0 if leader[cell] else leaderless_factor
+        capability[cell] += resource_gain * gain * members[cell]
+        police_per_1000 = officers_near[c] / people_near[c] * 1000.0
+        hazard = attack_rate * excitation * np.exp(-deterrence * police_per_1000)
+        draw = np.random.random()
+        attacks[k] = capability[cell] >= attack_cost and members[cell] > 0 and draw < hazard
+    return new_homes, recruit_counts, attacks
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from sim.agents.face import ArrayFace, Column
 
@@ -108,6 +109,48 @@ def nearest_unit(units: PoliceUnits, candidates: np.ndarray, layout: RegionalLay
     """The candidate unit whose base is closest (grid distance) to ``cell``."""
     offsets = layout.coords[units.cell[candidates]] - layout.coords[cell]
     return int(candidates[np.argmin(np.abs(offsets).max(axis=1))])
+
+
+NO_ACTION, RAID, TARGETED_ARRESTS = 0, 1, 2
+
+
+@njit(cache=True)
+def investigate(
+    living: np.ndarray,
+    home: np.ndarray,
+    members: np.ndarray,
+    intel: np.ndarray,
+    informing: np.ndarray,
+    people_near: np.ndarray,
+    tip_multiplier: np.ndarray,
+    raid_allowed: np.ndarray,
+    rates: np.ndarray,
+) -> np.ndarray:
+    """Intelligence on every living cell, and what the police do about each today.
+
+    Intelligence decays and grows with tips from the informing people within vision of the
+    cell's home (``informing``, one entry per living cell). A cell whose home allows raids today
+    (``raid_allowed``) and whose intelligence reaches the raid threshold is raided; otherwise,
+    above ``targeted_arrest_intel_fraction`` of the threshold, targeted arrests happen with
+    ``targeted_arrest_rate`` a day. ``tip_multiplier`` is per grid cell. ``rates`` holds, in
+    order: intelligence decay factor, tip rate, raid threshold, arrest intel fraction, arrest rate.
+
+    Returns:
+        NO_ACTION, RAID or TARGETED_ARRESTS for each living cell. Draws come from numba's
+        generator, seeded for the day by ``civilian_day``.
+    """
+    decay, tip_rate, threshold, arrest_fraction, arrest_rate = rates[0], rates[1], rates[2], rates[3], rates[4]
+    actions = np.zeros(len(living), dtype=np.int8)
+    for k in range(len(living)):
+        cell = living[k]
+        c = home[cell]
+        intel[cell] = intel[cell] * decay + tip_rate * tip_multiplier[c] * members[cell] * informing[k] / people_near[c]
+        draw = np.random.random()
+        if raid_allowed[c] and intel[cell] >= threshold:
+            actions[k] = RAID
+        elif intel[cell] >= threshold * arrest_fraction and draw < arrest_rate:
+            actions[k] = TARGETED_ARRESTS
+    return actions
 
 
 class PoliceUnit(ArrayFace):

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
 from sim.levers import is_active
 from sim.scenario import InformantPolicy
 
 
-def tip_multiplier(policy: InformantPolicy, date: dt.date) -> float:
-    """Multiplier on the tip rate on ``date`` (1 when the lever is off)."""
-    return policy.tip_multiplier if is_active(policy, date) else 1.0
+def tip_multiplier(policy: InformantPolicy, dates: dt.date | np.ndarray) -> np.ndarray:
+    """Multiplier on the tip rate on each of ``dates`` (1 when the lever is off)."""
+    return np.where(is_active(policy, dates), policy.tip_multiplier, 1.0)
 
 
-def legitimacy_gain(policy: InformantPolicy, date: dt.date) -> float:
-    """Legitimacy added by community policing on ``date``."""
-    return policy.legitimacy_gain if is_active(policy, date) else 0.0
+def legitimacy_gain(policy: InformantPolicy, dates: dt.date | np.ndarray) -> np.ndarray:
+    """Legitimacy added by community policing on each of ``dates``."""
+    return np.where(is_active(policy, dates), policy.legitimacy_gain, 0.0)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
 from sim.levers import is_active
 from sim.scenario import PatrolPolicy
 
 
-def intensity(policy: PatrolPolicy, date: dt.date) -> float:
-    """Multiplier on patrol officers on ``date`` (1 when the lever is off)."""
-    return policy.intensity if is_active(policy, date) else 1.0
+def intensity(policy: PatrolPolicy, dates: dt.date | np.ndarray) -> np.ndarray:
+    """Multiplier on patrol officers on each of ``dates`` (1 when the lever is off)."""
+    return np.where(is_active(policy, dates), policy.intensity, 1.0)

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sim.levers import is_active
+import numpy as np
+
+from sim.levers import as_days, is_active
 from sim.scenario import ReligionLaw
 
 
-def intensity(law: ReligionLaw, date: dt.date) -> float:
-    """How far the law has taken effect on ``date``, from 0 (not in force) to 1."""
-    if not is_active(law, date):
-        return 0.0
+def intensity(law: ReligionLaw, dates: dt.date | np.ndarray) -> np.ndarray:
+    """How far the law has taken effect on each of ``dates``, from 0 (not in force) to 1."""
+    active = is_active(law, dates)
     if law.ramp_days <= 0 or law.start is None:
-        return 1.0
-    return min(1.0, ((date - law.start).days + 1) / law.ramp_days)
+        return active.astype(np.float64)
+    elapsed = (as_days(dates) - np.datetime64(law.start, "D")).astype(np.int64) + 1
+    return np.where(active, np.minimum(1.0, elapsed / law.ramp_days), 0.0)
 
 
-def effect(law: ReligionLaw, date: dt.date) -> tuple[float, float]:
-    """Hardship added and legitimacy withdrawn per unit of religiosity on ``date``."""
-    strength = intensity(law, date)
+def effect(law: ReligionLaw, dates: dt.date | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hardship added and legitimacy withdrawn per unit of religiosity on each of ``dates``."""
+    strength = intensity(law, dates)
     return law.hardship_increase * strength, law.legitimacy_drop * strength
