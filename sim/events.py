@@ -37,6 +37,7 @@ DEATH_COLUMNS: tuple[str, ...] = (
     "deaths_unknown",
 )
 COUNT_COLUMNS: tuple[str, ...] = (*DEATH_COLUMNS, "injured", "arrests")
+TEXT_COLUMNS: tuple[str, ...] = tuple(c for c in EVENT_COLUMNS if c not in (*COUNT_COLUMNS, "date"))
 DATE_PRECISIONS: tuple[str, ...] = ("day", "month")
 INITIATORS: tuple[str, ...] = ("militant", "state", "unknown")
 
@@ -75,13 +76,17 @@ def normalise_events(events: pd.DataFrame) -> pd.DataFrame:
         A copy with exactly ``EVENT_COLUMNS``: ``date`` as datetime64, counts as int64,
         text columns as strings.
     """
-    out = events.loc[:, list(EVENT_COLUMNS)].copy()
-    out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ns]")
+    out = events.loc[:, list(EVENT_COLUMNS)].reset_index(drop=True)
+    # Columns already in the schema's dtype are kept as they are (a simulated table is built so).
+    if out["date"].dtype != "datetime64[ns]":
+        out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ns]")
     for column in COUNT_COLUMNS:
-        out[column] = out[column].astype("int64")
-    for column in set(EVENT_COLUMNS) - set(COUNT_COLUMNS) - {"date"}:
-        out[column] = out[column].fillna("").astype(str)
-    return out.reset_index(drop=True)
+        if out[column].dtype != "int64":
+            out[column] = out[column].astype("int64")
+    for column in TEXT_COLUMNS:
+        if out[column].dtype != "str" or out[column].hasnans:
+            out[column] = out[column].fillna("").astype(str)
+    return out.copy()
 
 
 def is_seed_documented(sources: pd.Series) -> pd.Series:

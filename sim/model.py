@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from functools import lru_cache
 
 import mesa
 import numpy as np
@@ -30,7 +31,7 @@ from sim.agents.civilian import (
 )
 from sim.agents.militant_cell import MilitantCell, MilitantCells, cells_day, plan_attack
 from sim.agents.police_unit import PATROL, RAID, TARGETED_ARRESTS, PoliceUnit, create_units, investigate, nearest_unit
-from sim.events import EVENT_COLUMNS, normalise_events
+from sim.events import COUNT_COLUMNS, EVENT_COLUMNS
 from sim.geography import RegionalGrid, build_layout
 from sim.levers import raids, region_mask, sweeps
 from sim.levers.schedule import lever_schedule
@@ -120,6 +121,7 @@ class KazakhstanModel(mesa.Model):
         self._sympathisers_near = np.zeros(n_cells)
         self._kernel_totals = np.zeros(4)
         self.arrest_probability = np.zeros(n_cells)
+        self._arrest_level = np.full(n_cells, np.nan)
         self._militants_near = np.zeros(n_cells)
         self._militants_seen: np.ndarray | None = None
         p = self.params
@@ -271,6 +273,7 @@ class KazakhstanModel(mesa.Model):
             self._militants_near,
             self._civilian_rates,
             self._sympathisers_near,
+            self._arrest_level,
             self.arrest_probability,
             self._sympathisers,
             self._recruits,
@@ -540,12 +543,27 @@ class KazakhstanModel(mesa.Model):
     # --- outputs --------------------------------------------------------------------------
     def daily_frame(self) -> pd.DataFrame:
         """One row per simulated day: people by state, cells, police actions, deaths."""
-        frame = pd.DataFrame(self._daily[: self.day], columns=list(DAILY_COLUMNS))
-        integer = [c for c in DAILY_COLUMNS if c != "law_intensity"]
-        frame[integer] = frame[integer].astype(np.int64)
-        frame.insert(0, "date", pd.date_range(self.start, periods=self.day, freq="D").strftime("%Y-%m-%d"))
-        return frame
+        table = self._daily[: self.day]
+        columns: dict[str, object] = {"date": _date_strings(self.start, self.day)}
+        for index, name in enumerate(DAILY_COLUMNS):
+            columns[name] = table[:, index] if name == "law_intensity" else table[:, index].astype(np.int64)
+        return pd.DataFrame(columns)
 
     def events_frame(self) -> pd.DataFrame:
         """The simulated incidents, in the schema of ``seeds/incidents.csv``."""
-        return normalise_events(pd.DataFrame(self._events, columns=list(EVENT_COLUMNS)))
+        events = self._events
+        columns: dict[str, object] = {}
+        for name in EVENT_COLUMNS:
+            values = [event[name] for event in events]
+            if name == "date":
+                columns[name] = np.array(values, dtype="datetime64[ns]")
+            elif name in COUNT_COLUMNS:
+                columns[name] = np.array(values, dtype=np.int64)
+            else:
+                columns[name] = pd.array(values, dtype="str")
+        return pd.DataFrame(columns)  # already in the schema's dtypes (tested against normalise_events)
+
+
+@lru_cache(maxsize=16)
+def _date_strings(start: dt.date, days: int) -> np.ndarray:
+    return pd.date_range(start, periods=days, freq="D").strftime("%Y-%m-%d").to_numpy()

@@ -16,7 +16,7 @@ from sim.agents.civilian import Civilian, draw_people
 from sim.agents.militant_cell import MilitantCell
 from sim.agents.police_unit import PoliceUnit
 from sim.data import ObservedData
-from sim.events import DEATH_COLUMNS, EVENT_COLUMNS, KINDS
+from sim.events import DEATH_COLUMNS, EVENT_COLUMNS, KINDS, empty_events, normalise_events
 from sim.geography import RegionalGrid, build_layout
 from sim.model import KazakhstanModel
 from sim.parameters import PARAMETERS
@@ -165,6 +165,9 @@ def test_different_seeds_differ(baseline) -> None:
 def test_events_use_the_incident_schema(baseline) -> None:
     events = simulate(baseline, seed=3).events
     assert list(events.columns) == list(EVENT_COLUMNS)
+    assert len(events) > 0
+    pd.testing.assert_frame_equal(events, normalise_events(events))  # the schema's dtypes, as observed data
+    pd.testing.assert_frame_equal(KazakhstanModel(baseline).events_frame(), empty_events())
     assert set(events["kind"]) <= set(KINDS)
     assert set(events["region"]) <= set(ObservedData().regions["region"])
 

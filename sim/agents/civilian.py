@@ -20,7 +20,7 @@ import numpy as np
 
 from numba import njit
 
-from sim.agents.core import arrest_probability, grievance
+from sim.agents.core import arrest_level, grievance
 from sim.agents.face import ArrayFace, Column
 
 if TYPE_CHECKING:
@@ -167,20 +167,19 @@ def neighbourhood_sum(indptr: np.ndarray, indices: np.ndarray, values: np.ndarra
 
 
 @njit(cache=True)
-def estimated_arrest_probability(
+def estimated_arrest_level(
     police_in_vision: float,
     sympathisers_in_vision: float,
     police_per_cop: float,
     sympathisers_per_active: float,
-    constant: float,
 ) -> float:
-    """Epstein's P in a cell, with officers and sympathisers converted to 'cops' and 'actives'.
+    """Epstein's round(C / A) in a cell, with officers and sympathisers converted to 'cops' and 'actives'.
 
     As in Epstein's model the deciding agent counts itself among the actives (the ``1 +``).
     """
     cops = police_in_vision / police_per_cop
     actives = 1.0 + sympathisers_in_vision / sympathisers_per_active
-    return arrest_probability(cops, actives, constant)
+    return arrest_level(cops, actives)
 
 
 @njit(cache=True)
@@ -202,6 +201,7 @@ def civilian_day(
     militants_near: np.ndarray,
     rates: np.ndarray,
     sympathisers_near: np.ndarray,
+    arrest_level_by_cell: np.ndarray,
     arrest_prob_by_cell: np.ndarray,
     sympathisers_by_cell: np.ndarray,
     recruits_by_cell: np.ndarray,
@@ -216,15 +216,14 @@ def civilian_day(
     vision (``militants_near`` > 0) becomes RECRUIT with probability ``radicalisation_rate`` a
     day and stays so while the rule holds; when it no longer holds the group falls back to QUIET.
 
-    The arrest probability of each cell (written to ``arrest_prob_by_cell``) comes from
-    ``officers_near`` and yesterday's sympathisers within vision (``sympathisers_near``, which
-    the pass then replaces with today's), so every decision uses the state at the start of the
-    day. ``rates`` holds, in order: threshold T, radicalisation rate, release probability,
+    The arrest probability of each cell (written to ``arrest_prob_by_cell``, with the rounded
+    ratio it depends on in ``arrest_level_by_cell``) comes from ``officers_near`` and yesterday's
+    sympathisers within vision (``sympathisers_near``, which the pass then replaces with
+    today's), so every decision uses the state at the start of the day. ``rates`` holds, in order: threshold T, radicalisation rate, release probability,
     backlash decay, officers per 'cop', sympathisers per 'active', arrest constant k.
 
     With ``skip_unchanged``, a cell is passed over when the rule cannot decide anything new in
-    it: its arrest probability is exactly yesterday's (it is quantised by Epstein's rounding, so
-    on most days no cell's changes), ``changed`` is false (no event or lever touched its groups
+    it: its arrest level round(C / A) is yesterday's (on most days no cell's changes), ``changed`` is false (no event or lever touched its groups
     since the last visit), no militant cell is within vision (no radicalisation draw), and none
     of its groups has detainees or backlash (``changed`` stays true for such cells). Its groups'
     stages and its per-cell sums are then yesterday's, which is what the rule would give, and no
@@ -240,11 +239,14 @@ def civilian_day(
     # day's later kernels (cells, police) continue this stream.
     np.random.seed(seed)
     held = aggrieved = 0
+    sums_changed = False
     for home in range(len(starts) - 1):
-        p_arrest = estimated_arrest_probability(officers_near[home], sympathisers_near[home], rates[4], rates[5], rates[6])
+        level = estimated_arrest_level(officers_near[home], sympathisers_near[home], rates[4], rates[5])
         nearby = militants_near[home] > 0.0
-        if skip_unchanged and not changed[home] and not nearby and p_arrest == arrest_prob_by_cell[home]:
+        if skip_unchanged and not changed[home] and not nearby and level == arrest_level_by_cell[home]:
             continue
+        p_arrest = 1.0 - np.exp(-rates[6] * level)
+        arrest_level_by_cell[home] = level
         arrest_prob_by_cell[home] = p_arrest
         cell_open = cell_recruits = 0
         volatile = False
@@ -274,17 +276,20 @@ def civilian_day(
             cell_open += free[i]
             if stage[i] == RECRUIT:
                 cell_recruits += free[i]
+        sums_changed |= sympathisers_by_cell[home] != cell_open
         sympathisers_by_cell[home] = cell_open
         recruits_by_cell[home] = cell_recruits
         changed[home] = volatile
     open_ = recruits = 0.0
-    for c in range(len(indptr) - 1):
+    for c in range(len(starts) - 1):
         open_ += sympathisers_by_cell[c] - recruits_by_cell[c]
         recruits += recruits_by_cell[c]
-        total = 0.0
-        for k in range(indptr[c], indptr[c + 1]):
-            total += sympathisers_by_cell[indices[k]]
-        sympathisers_near[c] = total
+    if sums_changed or not skip_unchanged:
+        for c in range(len(indptr) - 1):
+            total = 0.0
+            for k in range(indptr[c], indptr[c + 1]):
+                total += sympathisers_by_cell[indices[k]]
+            sympathisers_near[c] = total
     totals[0] = open_
     totals[1] = recruits
     totals[2] = held

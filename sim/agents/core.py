@@ -17,14 +17,20 @@ def grievance(hardship, legitimacy):
 
 
 @njit(cache=True)
-def arrest_probability(cops, actives, constant):
-    """Estimated arrest probability P = 1 - exp(-k round(C / A)).
+def arrest_level(cops, actives):
+    """round(C / A), the integer that Epstein's arrest probability depends on.
 
     ``actives`` counts the deciding agent itself, so it is at least 1. Rounding is half to
     even, as Python's ``round`` in Mesa's reference implementation (not in the PNAS paper, but
     needed to reproduce its dynamics).
     """
-    return 1.0 - np.exp(-constant * np.rint(cops / actives))
+    return np.rint(cops / actives)
+
+
+@njit(cache=True)
+def arrest_probability(cops, actives, constant):
+    """Estimated arrest probability P = 1 - exp(-k round(C / A))."""
+    return 1.0 - np.exp(-constant * arrest_level(cops, actives))
 
 
 @njit(cache=True)

@@ -77,6 +77,19 @@ class ArrayFace(mesa.Agent):
         elif faces:
             by_type[cls] = _HardKeyAgentSet(faces, random=model.random)
 
+    @staticmethod
+    def release_all(model: mesa.Model) -> None:
+        """Deregister every agent of a finished model at once, as ``model.remove_all_agents()`` would.
+
+        A model and its agents form reference cycles, which only the cyclic garbage collector
+        frees, at a cost of ~15 ms per national model. Emptied of its agents, a model is freed by
+        reference counting as soon as it is dropped. Only for models nobody uses any more: no
+        removal signal is sent.
+        """
+        model._all_agents._agents.clear()
+        for agents in model._agents_by_type.values():
+            agents._agents.clear()
+
     def _value(self, array: str) -> Any:
         return getattr(getattr(self.model, self.table), array)[self.index]
 
