@@ -22,12 +22,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import cached_property
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -394,14 +396,31 @@ def run_batch(
 
 @dataclass(frozen=True)
 class BatchResult:
-    """A batch's tables, restricted to the requested scenarios and seeds."""
+    """A batch's tables, restricted to the requested scenarios and seeds.
+
+    ``events`` and ``daily`` are read from the folder when first used (a long batch need not
+    hold every run in memory to report what it did); a completed run whose file is unreadable
+    raises :class:`BatchError` then.
+    """
 
     root: Path
     manifest: dict[str, Any]
-    events: pd.DataFrame
-    daily: pd.DataFrame
     runs: pd.DataFrame
     failures: list[dict[str, Any]]
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """Every run's events (incident schema), with ``seed`` and ``scenario`` columns."""
+        return _read_partitioned(self.root, "events", self._complete)
+
+    @cached_property
+    def daily(self) -> pd.DataFrame:
+        """Every run's daily table, with ``seed`` and ``scenario`` columns."""
+        return _read_partitioned(self.root, "daily", self._complete)
+
+    @property
+    def _complete(self) -> set[tuple[str, int]]:
+        return set(zip(self.runs["scenario"], self.runs["seed"].astype(int), strict=True))
 
     @property
     def scenarios(self) -> list[str]:
@@ -410,17 +429,23 @@ class BatchResult:
 
 
 def _read_partitioned(root: Path, kind: str, keep: set[tuple[str, int]]) -> pd.DataFrame:
-    frames = []
-    for name, seed in sorted(keep):
-        path = root / kind / f"scenario={name}" / f"seed={seed}.parquet"
+    ordered = sorted(keep)
+
+    def read(run: tuple[str, int]) -> pa.Table:
+        path = root / kind / f"scenario={run[0]}" / f"seed={run[1]}.parquet"
         try:
-            frame = pq.read_table(path).to_pandas()
+            return pq.read_table(path)
         except (OSError, pa.ArrowInvalid) as error:
             raise BatchError(f"{path}: unreadable or missing ({error}); re-run the batch command to redo it") from None
-        frames.append(frame.assign(scenario=name))
-    if not frames:
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Parquet reads release the GIL
+        tables = list(pool.map(read, ordered))
+    if not tables:
         return pd.DataFrame()
-    return pd.concat(frames, ignore_index=True)
+    # One conversion to pandas for the whole batch: per-file conversion cost ~10 ms a run.
+    frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    frame["scenario"] = np.repeat([name for name, _ in ordered], [t.num_rows for t in tables])
+    return frame
 
 
 def load_batch(root: Path | str, scenarios: Sequence[str] | None = None, seeds: Sequence[int] | None = None) -> BatchResult:
@@ -438,6 +463,4 @@ def load_batch(root: Path | str, scenarios: Sequence[str] | None = None, seeds: 
         if (scenarios is None or name in scenarios) and (seeds is None or seed in seeds)
     }
     runs = pd.DataFrame(sorted(keep), columns=["scenario", "seed"])
-    events = _read_partitioned(root, "events", keep)
-    daily = _read_partitioned(root, "daily", keep)
-    return BatchResult(root, manifest, events, daily, runs, folder.failures())
+    return BatchResult(root, manifest, runs, folder.failures())

@@ -523,8 +523,7 @@ class KazakhstanModel(mesa.Model):
         open_, recruits, detained, aggrieved = self._kernel_totals.tolist()
         if groups.moved_today:
             # Events after the daily kernel moved people out of the free pool: recount.
-            quiet, open_, recruits = groups.people_by_stage().tolist()
-            detained = int(groups.detained.sum())
+            quiet, open_, recruits, detained = groups.people_by_stage().tolist()
             groups.moved_today = False
         else:
             elsewhere = totals.get("in_cells", 0) + totals.get("imprisoned", 0) + totals.get("dead", 0)

@@ -93,8 +93,17 @@ class CivilianGroups:
         self.moved_today = True
 
     def people_by_stage(self) -> np.ndarray:
-        """Free people in each stage (QUIET, SYMPATHISER, RECRUIT)."""
-        return np.bincount(self.stage, weights=self.free, minlength=3).astype(np.int64)
+        """Free people in each stage (QUIET, SYMPATHISER, RECRUIT), then detained people."""
+        return _count_people(self.stage, self.free, self.detained)
+
+
+@njit(cache=True)
+def _count_people(stage: np.ndarray, free: np.ndarray, detained: np.ndarray) -> np.ndarray:
+    counts = np.zeros(4, dtype=np.int64)
+    for i in range(len(stage)):
+        counts[stage[i]] += free[i]
+        counts[3] += detained[i]
+    return counts
 
 
 def create_groups(
