@@ -1,16 +1,20 @@
 """Benchmark: cost of ABC-SMC calibration, model against pyabc, and the shipped settings' wall time.
 
-Run on demand: ``uv run python benchmarks/bench_calibration.py [--population N] [--generations G]``.
+Run on demand: ``uv run python benchmarks/bench_calibration.py [--population N] [--generations G] [--dask] [--write]``.
 
-1. Model time: serial runs of the calibration simulator (people_per_agent=5000, full year) at
-   prior draws, after one warm-up run: seconds per simulation.
+1. Model time: serial runs of the calibration simulator (``baseline_2011``, 1,500 people per
+   group, full year) at prior draws, after one warm-up run: seconds per simulation.
 2. pyabc's own overhead: the same ABC-SMC settings (single process) with a stand-in model that
    returns Poisson counts instantly: seconds per simulation that are pyabc's alone.
 3. A small real calibration on 2 local processes (MulticoreEvalParallelSampler): simulations per
    second; the time per simulation splits into model (1) and pyabc (2):
    model share = model / (model + pyabc).
-4. Extrapolation: wall time of the shipped settings (population and simulations read from
+4. With ``--dask``: the same small calibration through ``DaskDistributedSampler`` on the loopback
+   2-worker cluster of ``--scheduler local`` (cluster start-up and worker warm-up excluded).
+5. Extrapolation: wall time of the shipped settings (population and simulations read from
    calibration/results/summary.json) and of population 500 x 5 generations at the measured rate.
+
+``--write`` stores the report as the ``benchmark`` section of calibration/results/summary.json.
 """
 
 from __future__ import annotations
@@ -75,15 +79,37 @@ def pyabc_overhead(population: int, generations: int) -> tuple[float, int]:
     return wall / sims, sims
 
 
-def small_calibration(population: int, generations: int) -> dict[str, float]:
+def small_calibration(population: int, generations: int, scheduler: str | None = None) -> dict[str, float]:
     from calibration.abc import calibrate
     from calibration.targets import observed_statistics
 
     with tempfile.TemporaryDirectory() as tmp:
         run = calibrate(observed_statistics(), Path(tmp) / "b.db", population=population, generations=generations,
-                        n_procs=2, progress=False)
+                        scheduler=scheduler, n_procs=2, progress=False)
     return {"simulations": run.total_simulations, "wall_seconds": run.walltime_seconds,
             "sims_per_second": run.total_simulations / run.walltime_seconds}
+
+
+def _warm_up() -> None:
+    from calibration.simulator import Simulator
+
+    Simulator()({"legitimacy": 0.8})
+
+
+def dask_calibration(population: int, generations: int) -> dict[str, float]:
+    """The small calibration on the ``--scheduler local`` cluster, its workers warmed up first (imports and
+    compilation, ~3 s each, which the forked local workers inherit from this process)."""
+    from distributed import Client
+
+    from calibration.abc import local_cluster
+
+    cluster = local_cluster(2)
+    try:
+        with Client(cluster) as client:
+            client.run(_warm_up)
+        return small_calibration(population, generations, cluster.scheduler_address)
+    finally:
+        cluster.close()
 
 
 def main() -> None:
@@ -91,6 +117,8 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=40)
     parser.add_argument("--generations", type=int, default=2)
     parser.add_argument("--model-runs", type=int, default=10)
+    parser.add_argument("--dask", action="store_true", help="also time the Dask sampler on a loopback cluster")
+    parser.add_argument("--write", action="store_true", help="store the report in calibration/results/summary.json")
     args = parser.parse_args()
 
     per_model = model_seconds(args.model_runs)
@@ -105,6 +133,9 @@ def main() -> None:
                               **{k: round(v, 3) for k, v in small.items()}},
         "model_share_of_time_per_simulation": round(model_share, 3),
     }
+    if args.dask:
+        report["small_calibration_dask"] = {k: round(v, 3) for k, v in dask_calibration(args.population,
+                                                                                      args.generations).items()}
     summary = RESULTS / "summary.json"
     if summary.is_file():
         calibration = json.loads(summary.read_text()).get("calibration", {})
@@ -119,6 +150,13 @@ def main() -> None:
                                                     "minutes": round(sims * 500 / population / rate / 60, 1)},
             }
     print(json.dumps(report, indent=2))
+    if args.write:
+        from calibration.report import update_summary
+
+        report["note"] = (f"benchmarks/bench_calibration.py --population {args.population} --generations "
+                          f"{args.generations} --model-runs {args.model_runs}{' --dask' if args.dask else ''}, "
+                          "shared 2-core machine; model share = model / (model + pyabc) per simulation")
+        update_summary(RESULTS, benchmark=report)
 
 
 if __name__ == "__main__":

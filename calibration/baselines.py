@@ -105,10 +105,17 @@ def simulate_hawkes(n: int, mu: float, alpha: float, gamma: float, rng: np.rando
 
 
 # ------------------------------------------------------------------------------ forecasts
-def pmf_from_samples(samples: np.ndarray, support: int = SUPPORT) -> np.ndarray:
-    """Empirical pmf on 0..support-1 with a small uniform pseudo-count (no zero probabilities)."""
+def pmf_from_samples(samples: np.ndarray, support: int = SUPPORT, weights: np.ndarray | None = None) -> np.ndarray:
+    """Empirical pmf on 0..support-1 with a small uniform pseudo-count (no zero probabilities).
+
+    ``weights`` (e.g. ABC particle weights) are rescaled to sum to the number of samples, so the
+    pseudo-count weighs the same against weighted and unweighted samples.
+    """
     samples = np.clip(np.asarray(samples, dtype=np.int64), 0, support - 1)
-    counts = np.bincount(samples, minlength=support).astype(float)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float)
+        weights = weights * len(samples) / weights.sum()
+    counts = np.bincount(samples, weights=weights, minlength=support).astype(float)
     counts += 0.5 / support
     return counts / counts.sum()
 
@@ -163,18 +170,28 @@ def score_forecast(pmfs: np.ndarray, observed: np.ndarray) -> dict[str, object]:
     }
 
 
+def predictive_pmfs(monthly_attacks: np.ndarray, train_months: int = 9, model_samples: np.ndarray | None = None,
+                    seed: int = 0) -> dict[str, np.ndarray]:
+    """Each baseline's predictive pmf (held-out months x SUPPORT) after fitting on the first
+    ``train_months``, and the model's (``kazsim_posterior``) from its predictive samples, shape
+    draws x held-out months."""
+    y = np.asarray(monthly_attacks, dtype=int)
+    horizon = len(y) - train_months
+    pmfs = forecast_pmfs(y[:train_months], horizon, seed=seed)
+    if model_samples is not None:
+        pmfs["kazsim_posterior"] = np.array([pmf_from_samples(model_samples[:, h]) for h in range(horizon)])
+    return pmfs
+
+
 def score_all(monthly_attacks: np.ndarray, train_months: int = 9, model_samples: np.ndarray | None = None,
               seed: int = 0) -> dict[str, dict]:
     """Fit on the first ``train_months``, score every baseline (and the model's predictive samples,
     shape draws x held-out months) on the rest."""
     y = np.asarray(monthly_attacks, dtype=int)
-    train, test = y[:train_months], y[train_months:]
-    pmfs = forecast_pmfs(train, len(test), seed=seed)
-    if model_samples is not None:
-        pmfs["kazsim_posterior"] = np.array([pmf_from_samples(model_samples[:, h]) for h in range(len(test))])
-    params = fits(train, seed=seed)
+    pmfs = predictive_pmfs(y, train_months, model_samples, seed=seed)
+    params = fits(y[:train_months], seed=seed)
     out = {}
     for name, pmf in pmfs.items():
-        out[name] = score_forecast(pmf, test)
+        out[name] = score_forecast(pmf, y[train_months:])
         out[name]["fit"] = params.get(name, {})
     return out

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from calibration.abc import weighted_quantile
-from calibration.targets import TARGETS
+from calibration.targets import FULL_YEAR, START, TargetSet
+from sim.errors import KazsimInputError
 from sim.parameters import BY_NAME
 from sim.provenance import atomic_write_text, provenance
 
@@ -32,19 +33,47 @@ def _jsonable(value):
     return value
 
 
-def update_summary(out: Path, **sections) -> dict:
-    """Merge ``sections`` into ``out/summary.json`` (creating it) and refresh provenance."""
+def read_summary(out: Path) -> dict:
+    """``out/summary.json`` as a dict ({} if there is none).
+
+    Raises:
+        KazsimInputError: if the file is not a JSON object.
+    """
     path = Path(out) / "summary.json"
-    data = json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise KazsimInputError(f"{path}: not valid JSON ({error}); move it away or fix it") from None
+    if not isinstance(data, dict):
+        raise KazsimInputError(f"{path}: expected a JSON object")
+    return data
+
+
+def update_summary(out: Path, target_set: TargetSet | None = None, **sections) -> dict:
+    """Merge ``sections`` into ``out/summary.json`` (creating it) and refresh provenance.
+
+    ``target_set`` (default: the one the summary already names, else the full year) sets the
+    ``targets`` and ``fit_window`` entries.
+    """
+    path = Path(out) / "summary.json"
+    data = read_summary(out)
     data.update(_jsonable(sections))
     data["provenance"] = _jsonable(provenance())
-    data["targets"] = dict(TARGETS)
+    if target_set is not None or "targets" not in data:
+        target_set = target_set or FULL_YEAR
+        data["targets"] = dict(target_set.targets)
+        data["fit_window"] = {"name": target_set.name, "start": START.isoformat(),
+                              "end": target_set.end.isoformat()}
     Path(out).mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
     return data
 
 
-def plot_marginals(posterior: pd.DataFrame, path: Path, truth: dict[str, float] | None = None) -> None:
+def plot_marginals(posterior: pd.DataFrame, path: Path, truth: dict[str, float] | None = None,
+                   title: str = "ABC-SMC posterior marginals (last generation; dotted = 90 % interval)") -> None:
+    """Weighted histogram of each parameter over its prior range, with median and 90 % interval."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -67,14 +96,18 @@ def plot_marginals(posterior: pd.DataFrame, path: Path, truth: dict[str, float] 
         ax.set_xlim(low, high)
     axes[0][0].set_ylabel("posterior density")
     axes[0][0].legend(fontsize=7)
-    fig.suptitle("ABC-SMC posterior marginals (last generation; dotted = 90 % interval)")
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def plot_bands(ppc: pd.DataFrame, observed: dict[str, float], path: Path, title: str) -> None:
-    """50 % and 90 % predictive bands of the monthly series against the observed ones."""
+def plot_bands(ppc: pd.DataFrame, observed: dict[str, float], path: Path, title: str,
+               fitted_until_month: int = 12) -> None:
+    """50 % and 90 % predictive bands of the monthly series against the observed ones.
+
+    Months after ``fitted_until_month`` are shaded: the fit did not see them.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -93,10 +126,41 @@ def plot_bands(ppc: pd.DataFrame, observed: dict[str, float], path: Path, title:
         ax.fill_between(months, q[1], q[3], color="tab:blue", alpha=0.35, step="mid", label="50 %")
         ax.step(months, q[2], where="mid", color="tab:blue", lw=1, label="median")
         ax.plot(months, [observed.get(c, np.nan) for c in cols], "ko", ms=4, label="observed")
+        if fitted_until_month < 12:
+            ax.axvspan(fitted_until_month + 0.5, 12.5, color="0.85", zorder=0, label="not fitted")
         ax.set_title(label)
         ax.set_xticks(months)
         ax.set_xlabel("month of 2011")
     axes[0].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_forecasts(pmfs: dict[str, np.ndarray], observed: np.ndarray, months: list[str], path: Path, title: str,
+                   top: int = 6) -> None:
+    """Each model's predictive pmf of monthly attacks (counts 0..top, the last bar is ``>= top``) against the observed count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(pmfs)
+    width = 0.8 / len(names)
+    counts = np.arange(top + 1)
+    fig, axes = plt.subplots(1, len(months), figsize=(4.2 * len(months), 3.4), sharey=True, squeeze=False)
+    for h, (ax, month) in enumerate(zip(axes[0], months, strict=True)):
+        for i, name in enumerate(names):
+            pmf = np.asarray(pmfs[name][h], dtype=float)
+            bars = np.append(pmf[:top], pmf[top:].sum())
+            ax.bar(counts + (i - (len(names) - 1) / 2) * width, bars, width=width, label=name.replace("_", " "))
+        ax.axvline(int(observed[h]), color="k", ls="--", lw=1.2, label="observed")
+        ax.set_xticks(counts, [*map(str, counts[:-1]), f">={top}"])
+        ax.set_title(month)
+        ax.set_xlabel("militant attacks in the month")
+    axes[0][0].set_ylabel("predictive probability")
+    axes[0][0].legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -1,7 +1,7 @@
 """Which parameters matter for the targets: a Morris screen over all parameters, Sobol on survivors.
 
 Reduced design (to stay cheap on 2 cores): every parameter varies over its plausible range
-(integer parameters rounded), the model runs at the calibration scale (``people_per_agent=5000``)
+(integer parameters rounded), the model runs at the calibration scale (``baseline_2011``, 1,500 people per group)
 for the full year, Morris uses ``r`` trajectories on 4 levels (r·(k+1) points), and each point is
 simulated with ``replicates`` seeds whose statistics are averaged (common seeds across points).
 Elementary effects are computed per target statistic and divided by that statistic's standard

@@ -15,7 +15,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from calibration.targets import TARGETS, statistics
+from calibration.targets import FITTED_NAMES, TARGETS, statistics
 from sim.parameters import BY_NAME
 
 #: configuration overrides for calibration runs. None: calibration runs the model at the scale the
@@ -24,11 +24,21 @@ from sim.parameters import BY_NAME
 CALIBRATION_OVERRIDES: tuple[str, ...] = ()
 FAILED_VALUE = 1.0e6
 
+#: validated base scenarios and region lists by (scenario, overrides), per process: a Dask worker
+#: unpickles a fresh Simulator for every simulation and would otherwise reload them each time.
+_BASES: dict[tuple[str, tuple[str, ...]], tuple[dict[str, Any], list[str]]] = {}
+
 
 def _regions() -> list[str]:
     from sim.data import SEEDS_DIR, ObservedData
 
     return list(ObservedData(SEEDS_DIR).regions["region"])
+
+
+def _failed(seed: int) -> dict[str, float]:
+    stats = dict.fromkeys(FITTED_NAMES, FAILED_VALUE)
+    stats.update(seed=float(seed), failed=1.0)
+    return stats
 
 
 @dataclass
@@ -40,7 +50,8 @@ class Simulator:
         overrides: ``key=value`` overrides applied to it (the cheap calibration configuration).
         days: simulated days from 1 January (None: the scenario's period).
         fixed: parameter values set in every run (e.g. the non-free parameters at other values).
-        held_out: also compute the held-out statistics.
+        targets: the fitted statistics returned when ``held_out`` is false (a target set's names).
+        held_out: return every statistic (all target sets, held-out ones, monthly series) instead.
         seed: if given, run seeds are drawn from ``numpy.random.default_rng(seed)`` instead of OS
             entropy: reproducible in one process (tests); do not use with parallel samplers, whose
             forked workers would share the stream.
@@ -50,6 +61,7 @@ class Simulator:
     overrides: tuple[str, ...] = CALIBRATION_OVERRIDES
     days: int | None = None
     fixed: dict[str, float] = field(default_factory=dict)
+    targets: tuple[str, ...] = tuple(TARGETS)
     held_out: bool = False
     seed: int | None = None
     model_seconds: float = 0.0
@@ -65,11 +77,14 @@ class Simulator:
         return state
 
     def base(self) -> dict[str, Any]:
+        """The base scenario as a dict (loaded once per process)."""
         if self._base is None:
-            from sim.scenario import load_scenario
+            key = (self.scenario, tuple(self.overrides))
+            if key not in _BASES:
+                from sim.scenario import load_scenario
 
-            self._base = load_scenario(self.scenario, list(self.overrides)).model_dump()
-            self._regions = _regions()
+                _BASES[key] = (load_scenario(self.scenario, list(self.overrides)).model_dump(), _regions())
+            self._base, self._regions = _BASES[key]
         return self._base
 
     def period(self) -> tuple[dt.date, dt.date]:
@@ -99,6 +114,8 @@ class Simulator:
         start, end = self.period()
         result = simulate(scenario, seed=seed, days=(end - start).days + 1)
         stats = statistics(result.events, self._regions, start, end, held_out=self.held_out)
+        if not self.held_out:
+            stats = {name: stats[name] for name in self.targets}  # the db stores what is returned
         stats["seed"] = float(seed)
         return stats
 
@@ -117,9 +134,7 @@ class Simulator:
             stats["failed"] = 0.0
         except Exception:  # noqa: BLE001 - a raising model kills pyabc's workers (pyABC#305)
             traceback.print_exc()
-            stats = {name: FAILED_VALUE for name in TARGETS}
-            stats["seed"] = float(seed)
-            stats["failed"] = 1.0
+            stats = _failed(seed)
         self.model_seconds += time.perf_counter() - began
         self.calls += 1
         stats["model_seconds"] = time.perf_counter() - began
@@ -134,8 +149,7 @@ def _run_one(args: tuple[Simulator, dict[str, float], int]) -> dict[str, float]:
         stats["failed"] = 0.0
     except Exception:  # noqa: BLE001
         traceback.print_exc()
-        stats = {name: FAILED_VALUE for name in TARGETS}
-        stats.update(seed=float(seed), failed=1.0)
+        stats = _failed(seed)
     stats["model_seconds"] = time.perf_counter() - began
     return stats
 

@@ -5,14 +5,20 @@ Every statistic is computed from an event table in the incident schema by ``sim.
 simulated year go through exactly the same code. The observed target is
 ``ObservedData().seed_incidents`` (the incidents documented by a seed article).
 
-``TARGETS`` are fitted; ``HELD_OUT`` are only used in the posterior predictive check (they test
-what the fit was not told). See ``docs/calibration.md`` for why each was chosen.
+``TARGETS`` are fitted by the full-year calibration; ``HELD_OUT`` are only used in the posterior
+predictive check (they test what the fit was not told). ``TARGETS_JAN_SEP`` are fitted by the
+calibration that sees January-September only (``kazsim calibrate --fit-until 2011-09-30``), whose
+October-December forecast is then scored out of sample. Those statistics are defined on fixed
+calendar windows that end by 30 September, so a full-year run gives them the same values as a
+run that stops on 30 September. ``TargetSet`` ties each set to its fitting window. See
+``docs/calibration.md`` for why each was chosen.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +48,18 @@ HELD_OUT: dict[str, str] = {
     "attacks_q4": "attacks October-December (the forecast window of the baselines)",
 }
 
+#: targets of the January-September fit: quarters instead of half-years (see docs/calibration.md §2).
+TARGETS_JAN_SEP: dict[str, str] = {
+    "attacks_q1": "militant attacks January-March: the quiet start",
+    "attacks_q2": "attacks April-June: the first attacks (Aktobe)",
+    "attacks_q3": "attacks July-September: the level at the end of the fitting window",
+    "state_ops_h1": "state operations January-June: policing before the first large raid",
+    "state_ops_q3": "state operations July-September: the response to the first attacks",
+    "deaths_security_jan_sep": "security personnel killed January-September",
+    "deaths_militant_civilian_jan_sep": "militants and civilians killed January-September",
+    "months_with_incident_jan_sep": "months January-September with any incident: spread versus one burst",
+}
+
 WEST = ("Aktobe Region", "Atyrau Region", "Mangystau Region", "West Kazakhstan Region")
 CLUSTER_DAYS = 14
 START = dt.date(2011, 1, 1)
@@ -49,7 +67,62 @@ END = dt.date(2011, 12, 31)
 
 
 class TargetError(KazsimInputError):
-    """A target file that cannot be used."""
+    """A target file that cannot be used, or a fitting window without a target set."""
+
+
+@dataclass(frozen=True)
+class TargetSet:
+    """The statistics a calibration fits and the window it simulates and fits.
+
+    Attributes:
+        name: short name (``full_year`` or ``jan_sep``).
+        end: last day of the fitting window (it starts on ``START``).
+        targets: fitted statistics, name -> why.
+        held_out: full-year statistics the posterior predictive check reports as not fitted.
+    """
+
+    name: str
+    end: dt.date
+    targets: dict[str, str]
+    held_out: dict[str, str]
+
+    @property
+    def days(self) -> int:
+        """Simulated days of the fitting window."""
+        return (self.end - START).days + 1
+
+    @property
+    def window(self) -> str:
+        return f"{START.isoformat()}..{self.end.isoformat()}"
+
+
+FULL_YEAR = TargetSet("full_year", END, TARGETS, HELD_OUT)
+JAN_SEP = TargetSet(
+    "jan_sep", dt.date(2011, 9, 30), TARGETS_JAN_SEP,
+    {k: v for k, v in {**TARGETS, **HELD_OUT}.items() if k not in TARGETS_JAN_SEP},
+)
+TARGET_SETS: dict[dt.date, TargetSet] = {t.end: t for t in (FULL_YEAR, JAN_SEP)}
+#: every statistic some target set fits (a failed run returns a rejectable value for each).
+FITTED_NAMES: tuple[str, ...] = tuple(dict.fromkeys([*TARGETS, *TARGETS_JAN_SEP]))
+
+
+def target_set(fit_until: dt.date | str | None = None) -> TargetSet:
+    """The target set whose fitting window ends on ``fit_until`` (default: the full year).
+
+    Raises:
+        TargetError: for a date that is not an ISO date or has no target set.
+    """
+    if fit_until is None:
+        return FULL_YEAR
+    if isinstance(fit_until, str):
+        try:
+            fit_until = dt.date.fromisoformat(fit_until.strip())
+        except ValueError:
+            raise TargetError(f"--fit-until {fit_until!r}: not a date (YYYY-MM-DD)") from None
+    if fit_until not in TARGET_SETS:
+        known = ", ".join(f"{end.isoformat()} ({t.name})" for end, t in TARGET_SETS.items())
+        raise TargetError(f"--fit-until {fit_until.isoformat()}: no target set ends there; use one of {known}")
+    return TARGET_SETS[fit_until]
 
 
 def statistics(
@@ -59,14 +132,19 @@ def statistics(
     end: dt.date = END,
     held_out: bool = True,
 ) -> dict[str, float]:
-    """The target (and, with ``held_out``, the held-out) statistics of an event table.
+    """The fitted statistics of every target set (and, with ``held_out``, the held-out ones) of an event table.
 
-    Half-years are split at 1 July of ``start``'s year; for a period shorter than a year the second
-    half is simply empty or partial, which is fine as long as observed and simulated use the same period.
+    Half-years and quarters are calendar windows of ``start``'s year; for a period shorter than a
+    year the later windows are simply empty or partial, which is fine as long as observed and
+    simulated use the same period. The ``*_jan_sep`` statistics and the quarters up to September
+    only count events up to 30 September, whatever the period's end.
     """
     monthly = monthly_series(events, start, end)
-    half = pd.Period(dt.date(start.year, 7, 1), "M")
+    year = start.year
+    half = pd.Period(dt.date(year, 7, 1), "M")
     first = monthly.index < half
+    quarter = np.asarray((monthly.index.month - 1) // 3 + 1) if len(monthly) else np.zeros(0, dtype=int)
+    jan_sep = monthly.index <= pd.Period(dt.date(year, 9, 1), "M")
     in_period = events[(events["date"] >= pd.Timestamp(start)) & (events["date"] <= pd.Timestamp(end))]
     attack_days = np.sort(
         in_period.loc[in_period["kind"].isin(ATTACK_KINDS), "date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
@@ -81,12 +159,21 @@ def statistics(
         "deaths_militant_civilian": float(monthly["deaths_militant"].sum() + monthly["deaths_civilian"].sum()),
         "months_with_incident": float((monthly["incidents"] > 0).sum()),
         "attacks_within_14d": float(clustered),
+        "attacks_q1": float(monthly.loc[quarter == 1, "attacks"].sum()),
+        "attacks_q2": float(monthly.loc[quarter == 2, "attacks"].sum()),
+        "attacks_q3": float(monthly.loc[quarter == 3, "attacks"].sum()),
+        "state_ops_q3": float(monthly.loc[quarter == 3, "state_operations"].sum()),
+        "deaths_security_jan_sep": float(monthly.loc[jan_sep, "deaths_security"].sum()),
+        "deaths_militant_civilian_jan_sep": float(
+            monthly.loc[jan_sep, "deaths_militant"].sum() + monthly.loc[jan_sep, "deaths_civilian"].sum()
+        ),
+        "months_with_incident_jan_sep": float((monthly.loc[jan_sep, "incidents"] > 0).sum()),
     }
     if held_out:
         if regions is None:
             regions = sorted(set(events["region"]))
         regional = regional_series(events, regions, start, end).groupby("region")[["incidents", "attacks"]].sum()
-        q4 = monthly.index >= pd.Period(dt.date(start.year, 10, 1), "M")
+        q4 = quarter == 4
         out.update(
             {
                 "regions_affected": float((regional["incidents"] > 0).sum()),
@@ -118,10 +205,11 @@ def monthly_attacks_observed(seeds: Path | None = None) -> np.ndarray:
     return monthly_series(ObservedData(seeds or SEEDS_DIR).seed_incidents)["attacks"].to_numpy()
 
 
-def load_targets(path: Path | str) -> dict[str, float]:
+def load_targets(path: Path | str, names: dict[str, str] | tuple[str, ...] = tuple(TARGETS)) -> dict[str, float]:
     """Read observed target values from a JSON file ``{"name": number, ...}`` (e.g. synthetic data).
 
-    Every key of ``TARGETS`` must be present with a finite non-negative number; other keys are ignored.
+    Every name in ``names`` (default: the full-year ``TARGETS``) must be present with a finite
+    non-negative number; other keys are ignored. A ``summary.json`` is read through its ``observed``.
     """
     path = Path(path)
     if not path.is_file():
@@ -132,10 +220,10 @@ def load_targets(path: Path | str) -> dict[str, float]:
         raise TargetError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(data, dict):
         raise TargetError(f"{path}: expected a JSON object mapping target names to numbers")
-    if "targets" in data and isinstance(data["targets"], dict) and "observed" in data:
+    if "targets" in data and isinstance(data["targets"], dict) and isinstance(data.get("observed"), dict):
         data = data["observed"]  # a summary.json
     out = {}
-    for name in TARGETS:
+    for name in names:
         if name not in data:
             raise TargetError(f"{path}: target {name!r} is missing")
         value = data[name]

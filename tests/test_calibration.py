@@ -1,12 +1,15 @@
-"""Calibration: targets, ABC-SMC (end to end, resume, exact re-simulation), posterior files,
-CLI errors, baselines and scores.
+"""Calibration: targets, ABC-SMC (end to end, resume, exact re-simulation, Dask), posterior files,
+CLI errors, the January-September fit and its out-of-sample scores, baselines and scores.
 
 The ABC tests use a cheap model configuration (20,000 people per agent, January-June) and a
-single process with seeded randomness, so they are deterministic and fast.
+single process with seeded randomness, so they are deterministic and fast. The Dask tests run the
+same configuration on a loopback ``LocalCluster``; their seeds come from OS entropy, since every
+task unpickles its own copy of the simulator, and exactness is checked by re-simulation instead.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -18,7 +21,9 @@ from typer.testing import CliRunner
 
 from calibration import baselines
 from calibration.abc import (
+    CalibrationError,
     calibrate,
+    local_cluster,
     open_history,
     particles,
     posterior_frame,
@@ -27,11 +32,15 @@ from calibration.abc import (
 from calibration.posterior import PosteriorError, load_posterior
 from calibration.simulator import Simulator
 from calibration.targets import (
+    FULL_YEAR,
+    JAN_SEP,
     TARGETS,
+    TARGETS_JAN_SEP,
     TargetError,
     load_targets,
     observed_statistics,
     statistics,
+    target_set,
 )
 from sim.cli import app
 from sim.events import empty_events
@@ -58,6 +67,42 @@ def test_observed_targets_match_the_seed_record():
 def test_statistics_of_no_events_are_zero():
     values = statistics(empty_events(), ["Aktobe Region"])
     assert all(values[k] == 0 for k in TARGETS)
+
+
+def test_jan_sep_targets_match_the_seed_record():
+    observed = observed_statistics()
+    assert {k: observed[k] for k in TARGETS_JAN_SEP} == {
+        "attacks_q1": 0, "attacks_q2": 2, "attacks_q3": 1, "state_ops_h1": 0, "state_ops_q3": 2,
+        "deaths_security_jan_sep": 5, "deaths_militant_civilian_jan_sep": 12, "months_with_incident_jan_sep": 4,
+    }
+
+
+def test_jan_sep_statistics_ignore_events_after_september(observed):
+    events, regions = observed.seed_incidents, list(observed.regions["region"])
+    whole = statistics(events, regions)
+    until_september = statistics(events[events["date"] <= "2011-09-30"], regions, end=JAN_SEP.end)
+    assert {k: whole[k] for k in TARGETS_JAN_SEP} == {k: until_september[k] for k in TARGETS_JAN_SEP}
+    assert whole["attacks_h2"] > until_september["attacks_h2"]  # the full-year targets do see October-December
+
+
+def test_a_run_to_september_repeats_the_first_nine_months_of_a_full_year_run():
+    short = Simulator(overrides=CHEAP, days=JAN_SEP.days, targets=tuple(TARGETS_JAN_SEP))
+    full = Simulator(overrides=CHEAP, held_out=True)
+    for seed in (1, 2):
+        until_september = short.run({"legitimacy": TRUE_LEGITIMACY}, seed)
+        year = full.run({"legitimacy": TRUE_LEGITIMACY}, seed)
+        assert set(until_september) == {*TARGETS_JAN_SEP, "seed"}
+        assert until_september == {k: year[k] for k in until_september}
+
+
+def test_target_sets_by_end_of_the_fitting_window():
+    assert target_set(None) is FULL_YEAR and target_set("2011-12-31") is FULL_YEAR
+    assert target_set("2011-09-30") is JAN_SEP and JAN_SEP.days == 273
+    assert not set(JAN_SEP.held_out) & set(JAN_SEP.targets)
+    with pytest.raises(TargetError, match="no target set ends there"):
+        target_set("2011-06-30")
+    with pytest.raises(TargetError, match="not a date"):
+        target_set("30/09/2011")
 
 
 def test_target_file_errors(tmp_path: Path):
@@ -127,6 +172,15 @@ def test_resume_continues_from_the_last_generation(two_generations: Path, tmp_pa
         np.testing.assert_array_equal(weights, weights2)
 
 
+def test_resuming_against_other_targets_is_refused(two_generations: Path, tmp_path: Path, synthetic):
+    db = tmp_path / "other.db"
+    shutil.copy(two_generations, db)
+    other = {**synthetic, "attacks_h1": synthetic["attacks_h1"] + 1}
+    with pytest.raises(CalibrationError, match="other target statistics"):
+        calibrate(other, db, ("legitimacy",), population=12, generations=1, simulator=cheap_simulator(5),
+                  n_procs=1, progress=False)
+
+
 def test_a_stored_particle_is_reproduced_exactly_from_its_seed(two_generations: Path):
     history = open_history(two_generations)
     simulator = cheap_simulator()
@@ -194,16 +248,82 @@ def test_shipped_posterior_loads():
         (["calibrate", "--free", "charisma", "--db", "{tmp}/x.db"], "unknown parameter 'charisma'"),
         (["calibrate-check", "--posterior", "{tmp}/missing.csv", "--prior-sims", "0"], "posterior file not found"),
         (["calibrate-check", "--posterior", "{tmp}/bad.csv", "--prior-sims", "0"], "weights sum to"),
+        (["calibrate", "--fit-until", "2011-06-30", "--db", "{tmp}/x.db"], "no target set ends there"),
+        (["calibrate", "--fit-until", "September", "--db", "{tmp}/x.db"], "not a date"),
+        (["calibrate-check", "--posterior", "{tmp}/year/posterior.csv", "--fit-until", "2011-09-30"],
+         "was fitted until 2011-12-31"),
+        (["calibrate-check", "--posterior", "{tmp}/broken/posterior.csv"], "summary.json: not valid JSON"),
     ],
 )
 def test_cli_reports_bad_input_with_exit_status_2(tmp_path: Path, args: list[str], message: str):
     (tmp_path / "bad.json").write_text("[1, 2")
     (tmp_path / "bad.csv").write_text("particle,weight,legitimacy\n0,0.3,0.8\n")
+    for folder, summary in (("year", '{"fit_window": {"end": "2011-12-31"}}'), ("broken", "{oops")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "posterior.csv").write_text("particle,weight,legitimacy\n0,1,0.8\n")
+        (tmp_path / folder / "summary.json").write_text(summary)
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------------- Dask
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """The loopback cluster of ``--scheduler local``: 2 single-threaded worker processes (created here, never at import)."""
+    cluster = local_cluster(2)
+    yield cluster
+    cluster.close()
+
+
+@pytest.mark.slow
+def test_calibration_on_a_dask_cluster(dask_cluster, tmp_path: Path, synthetic):
+    simulator = Simulator(overrides=CHEAP, days=DAYS)  # seeds from OS entropy in each worker
+    run = calibrate(synthetic, tmp_path / "dask.db", ("legitimacy",), population=8, generations=2,
+                    scheduler=dask_cluster.scheduler_address, simulator=simulator, progress=False)
+    assert run.history.max_t == 1 and not run.resumed
+    assert simulator.calls == 0  # every simulation ran on a worker
+    posterior = posterior_frame(run.history)
+    assert list(posterior.columns) == ["particle", "weight", "legitimacy"] and len(posterior) == 8
+    assert posterior["weight"].sum() == pytest.approx(1.0) and (posterior["weight"] > 0).all()
+    assert posterior["legitimacy"].between(0.6, 0.95).all()
+    stored = particles(run.history)
+    assert len({p["statistics"]["seed"] for p in stored}) == len(stored)
+    for particle in stored:
+        again = simulator.run(particle["parameters"], int(particle["statistics"]["seed"]))
+        assert {k: again[k] for k in TARGETS} == {k: particle["statistics"][k] for k in TARGETS}
+
+
+@pytest.mark.slow
+def test_cli_jan_sep_calibration_on_a_local_dask_cluster_and_its_out_of_sample_check(tmp_path: Path):
+    out = tmp_path / "heldout"
+    result = CliRunner().invoke(app, ["calibrate", "--fit-until", "2011-09-30", "--scheduler", "local", "--workers", "2",
+                                      "--population", "6", "--generations", "1", "--free", "legitimacy",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["fit_window"]["end"] == "2011-09-30" and set(summary["targets"]) == set(TARGETS_JAN_SEP)
+    assert summary["calibration"]["sampler"].startswith("DaskDistributedSampler(loopback")
+    assert summary["calibration"]["simulated_days"] == JAN_SEP.days
+    assert len(load_posterior(out / "posterior.csv")) == 6
+    particle = particles(open_history(out / "calibration.db"))[0]
+    assert set(particle["statistics"]) == {*TARGETS_JAN_SEP, "seed", "failed", "model_seconds"}
+    again = Simulator(days=JAN_SEP.days, targets=tuple(TARGETS_JAN_SEP)).run(
+        particle["parameters"], int(particle["statistics"]["seed"]))
+    assert {k: again[k] for k in TARGETS_JAN_SEP} == {k: particle["statistics"][k] for k in TARGETS_JAN_SEP}
+
+    result = CliRunner().invoke(app, ["calibrate-check", "--posterior", str(out / "posterior.csv"),
+                                      "--prior-sims", "0", "--ppc-sims", "4", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads((out / "summary.json").read_text())["scores"]
+    assert scores["kazsim_forecast"] == "out-of-sample"
+    assert set(scores["models"]) == {"poisson", "negative_binomial", "hawkes", "kazsim_posterior",
+                                     "kazsim_continued_particles"}
+    assert all(np.isfinite(m["log_score"]) and len(m["pit"]) == 3 for m in scores["models"].values())
+    assert json.loads((out / "summary.json").read_text())["continued_particles"]["mismatches"] == 0
+    assert (out / "forecast_oct_dec.png").is_file() and (out / "predictive_bands.png").is_file()
 
 
 # ---------------------------------------------------------------------------- baselines
