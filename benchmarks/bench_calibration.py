@@ -101,7 +101,7 @@ def dask_calibration(population: int, generations: int) -> dict[str, float]:
     compilation, ~3 s each, which the forked local workers inherit from this process)."""
     from distributed import Client
 
-    from calibration.abc import local_cluster
+    from sim.cluster import local_cluster
 
     cluster = local_cluster(2)
     try:

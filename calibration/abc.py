@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.simulator import Simulator
+from sim.cluster import dask_client
 from sim.errors import KazsimInputError
 from sim.parameters import BY_NAME
 
@@ -74,21 +75,6 @@ def describe_sampler(scheduler: str | None, n_procs: int) -> str:
     return "SingleCoreSampler()" if n_procs <= 1 else f"MulticoreEvalParallelSampler(n_procs={n_procs})"
 
 
-def local_cluster(workers: int = 2):
-    """A loopback Dask ``LocalCluster`` of single-threaded worker processes, for ``--scheduler local``.
-
-    Dask's statistical profiler is switched off in its workers: sampling the running task's stack
-    every 10 ms takes the GIL from the model and cost about 20 % of the throughput here.
-    """
-    import dask
-    from distributed import LocalCluster
-
-    with dask.config.set({"distributed.worker.profile.enabled": False}):
-        # ":0": the scheduler's HTTP server takes a free port instead of 8787, which another cluster may hold
-        return LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True, host="127.0.0.1",
-                            dashboard_address=":0")
-
-
 @contextmanager
 def open_sampler(scheduler: str | None = None, n_procs: int = 2, progress: bool = True) -> Iterator[object]:
     """A pyabc sampler, closed (with any cluster it started) on exit.
@@ -111,23 +97,8 @@ def open_sampler(scheduler: str | None = None, n_procs: int = 2, progress: bool 
         sampler.show_progress = progress
         yield sampler
         return
-    from distributed import Client
-
-    cluster = None
-    if scheduler == "local":
-        cluster = local_cluster(n_procs)
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as error:
-            raise CalibrationError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({error})") from None
-    try:
+    with dask_client(scheduler, n_procs, CalibrationError) as client:
         yield pyabc.sampler.DaskDistributedSampler(client)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 @dataclass

@@ -71,6 +71,16 @@ def update_summary(out: Path, target_set: TargetSet | None = None, **sections) -
     return data
 
 
+def _finish(fig, title: str, path: Path) -> None:
+    """Title, lay out, save and close a figure."""
+    import matplotlib.pyplot as plt
+
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_marginals(posterior: pd.DataFrame, path: Path, truth: dict[str, float] | None = None,
                    title: str = "ABC-SMC posterior marginals (last generation; dotted = 90 % interval)") -> None:
     """Weighted histogram of each parameter over its prior range, with median and 90 % interval."""
@@ -96,10 +106,7 @@ def plot_marginals(posterior: pd.DataFrame, path: Path, truth: dict[str, float] 
         ax.set_xlim(low, high)
     axes[0][0].set_ylabel("posterior density")
     axes[0][0].legend(fontsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _finish(fig, title, path)
 
 
 def plot_bands(ppc: pd.DataFrame, observed: dict[str, float], path: Path, title: str,
@@ -132,10 +139,7 @@ def plot_bands(ppc: pd.DataFrame, observed: dict[str, float], path: Path, title:
         ax.set_xticks(months)
         ax.set_xlabel("month of 2011")
     axes[0].legend(fontsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _finish(fig, title, path)
 
 
 def plot_forecasts(pmfs: dict[str, np.ndarray], observed: np.ndarray, months: list[str], path: Path, title: str,
@@ -161,7 +165,4 @@ def plot_forecasts(pmfs: dict[str, np.ndarray], observed: np.ndarray, months: li
         ax.set_xlabel("militant attacks in the month")
     axes[0][0].set_ylabel("predictive probability")
     axes[0][0].legend(fontsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _finish(fig, title, path)

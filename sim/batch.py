@@ -39,6 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.cluster import dask_client
 from sim.errors import KazsimInputError
 from sim.parameters import PARAMETERS
 from sim.provenance import atomic_write_bytes, atomic_write_text, provenance
@@ -286,19 +287,9 @@ def _run_processes(specs: list[RunSpec], workers: int, on_outcome: Callable[[Run
 
 def _run_dask(specs: list[RunSpec], workers: int, scheduler: str, on_outcome: Callable[[RunOutcome], None]) -> None:
     """Run on a Dask cluster: ``local`` starts a loopback LocalCluster, else connect to an address."""
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
 
-    cluster = None
-    if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None)
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout="15s")
-        except (OSError, TimeoutError, ValueError) as error:
-            raise BatchError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({error})") from None
-    try:
+    with dask_client(scheduler, workers, BatchError) as client:
         slots = max(2 * sum(client.nthreads().values()), 2)
         queue = list(specs)
         running = as_completed()
@@ -309,10 +300,6 @@ def _run_dask(specs: list[RunSpec], workers: int, scheduler: str, on_outcome: Ca
             future.release()
             if queue:
                 running.add(client.submit(run_one, queue.pop(0), pure=False))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def run_batch(

@@ -23,7 +23,6 @@ from calibration import baselines
 from calibration.abc import (
     CalibrationError,
     calibrate,
-    local_cluster,
     open_history,
     particles,
     posterior_frame,
@@ -43,6 +42,7 @@ from calibration.targets import (
     target_set,
 )
 from sim.cli import app
+from sim.cluster import local_cluster
 from sim.events import empty_events
 
 CHEAP = ("scale.people_per_agent=20000",)
