@@ -134,12 +134,17 @@ def scenario_from_controls(scenario: Any, controls: dict[str, Any], seed: Any = 
         if name == "law_date":
             if not isinstance(value, str) or not DATE_PATTERN.fullmatch(value.strip()):
                 raise ScenarioError(path, field, f"expected a date as YYYY-MM-DD (got {str(value)[:80]!r})")
-            value = value.strip()
+            try:
+                value = dt.date.fromisoformat(value.strip())
+            except ValueError:
+                raise ScenarioError(path, field, f"expected a real date as YYYY-MM-DD (got {value.strip()!r})") from None
         elif isinstance(start, bool):
             if not isinstance(value, bool):
                 raise ScenarioError(path, field, f"expected on or off (got {str(value)[:80]!r})")
         elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ScenarioError(path, field, f"expected a finite number (got {str(value)[:80]!r})")
+        elif isinstance(start, int) and isinstance(value, float) and value.is_integer():
+            value = int(value)  # an integer slider may report 40.0
         node = data
         for part in parents:
             node = node[part]

@@ -12,11 +12,13 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sim.data import SEEDS_DIR, ObservedData
 from sim.errors import KazsimInputError
 from sim.events import DEATH_COLUMNS, monthly_series, regional_series
 from sim.provenance import atomic_write_text
+from sim.scenario import MAX_DAYS
 
 app = typer.Typer(
     help="kazsim: militancy and counter-terrorism policing in Kazakhstan, 2011 (agent-based, Mesa).",
@@ -24,8 +26,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(width=None if sys.stdout.isatty() else 160)
-error_console = Console(stderr=True)
+# Markup off: paths, scenario names and error texts come from users and files and are printed as they are.
+console = Console(width=None if sys.stdout.isatty() else 160, markup=False)
+error_console = Console(stderr=True, markup=False)
 
 F = TypeVar("F", bound=Callable)
 
@@ -35,15 +38,28 @@ def kazsim() -> None:
     """kazsim: militancy and counter-terrorism policing in Kazakhstan, 2011 (agent-based, Mesa)."""
 
 
+def print_error(message: str, label: str = "error") -> None:
+    """One message on stderr, printed literally: text from files and users is never read as markup."""
+    error_console.print(Text.assemble((f"{label}: ", "bold red"), message), highlight=False, soft_wrap=True)
+
+
 def reports_input_errors(command: F) -> F:
-    """Turn bad input into a one-line message on stderr and exit status 2, with no traceback."""
+    """Turn bad input into a one-line message on stderr and exit status 2, with no traceback.
+
+    A file that cannot be read or written (a folder given for a file, no permission, a full disk)
+    is reported the same way, naming the file.
+    """
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except KazsimInputError as error:
-            error_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            print_error(str(error))
+            sys.exit(2)
+        except OSError as error:
+            where = error.filename if error.filename is not None else "a file"
+            print_error(f"{where}: {error.strerror or error}")
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
@@ -134,19 +150,29 @@ def data(
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (or the name of one in scenarios/).")],
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
-    days: Annotated[int | None, typer.Option(min=1, help="Days to simulate (default: the scenario's period).")] = None,
+    days: Annotated[int | None, typer.Option(min=1, max=MAX_DAYS,
+                                             help="Days to simulate (default: the scenario's period).")] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a value: key=value (repeatable).")
     ] = None,
-    out: Annotated[Path, typer.Option(help="Folder for events.csv, daily.csv and run.json.")] = Path("runs/latest"),
+    out: Annotated[Path | None, typer.Option(
+        help="Folder for events.csv, daily.csv and run.json (default: runs/<scenario>-seed<seed>).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier run in --out.")] = False,
 ) -> None:
     """Simulate one scenario and compare its totals with the observed 2011 totals."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from sim.run import simulate, write_outputs
+    from sim.run import OUTPUT_FILES, simulate, write_outputs
     from sim.scenario import load_scenario
 
     spec = load_scenario(scenario, overrides=set_ or [], seed=seed)
+    out = out or Path("runs") / f"{spec.name}-seed{spec.seed}"
+    if out.exists() and not out.is_dir():
+        raise KazsimInputError(f"--out {out}: is a file; expected a folder for the run's outputs")
+    earlier = [name for name in OUTPUT_FILES if (out / name).exists()]
+    if earlier and not overwrite:
+        raise KazsimInputError(f"--out {out}: already holds a run ({', '.join(earlier)}); "
+                               "choose another --out or add --overwrite to replace it")
     steps = days or spec.period.days
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -156,7 +182,7 @@ def run(
         result = simulate(spec, days=days, progress=lambda n: bar.advance(task, n))
     write_outputs(result, out)
     console.print(comparison_table(result))
-    console.print(f"Wrote events.csv, daily.csv and run.json to {out}")
+    console.print(f"Wrote {', '.join(OUTPUT_FILES)} to {out}")
 
 
 def comparison_table(result) -> Table:
@@ -266,7 +292,11 @@ def compare(
 ) -> None:
     """Compare counterfactuals with the baseline: paired effects, intervals, P(worse)."""
     from sim.batch import BatchError
-    from sim.compare import compare_batch, write_report
+    from sim.compare import REPORT_FORMATS, compare_batch, write_report
+
+    if report is not None and report.suffix.lower() not in REPORT_FORMATS:
+        raise KazsimInputError(f"--report {report}: the suffix picks the format; expected one of "
+                               f"{', '.join(REPORT_FORMATS)}")
 
     if len(inputs) == 1 and inputs[0].is_dir():
         root = inputs[0]

@@ -19,6 +19,8 @@ from sim.events import totals
 from sim.provenance import provenance
 from sim.scenario import Scenario
 
+#: The files ``kazsim run`` writes into its output folder.
+OUTPUT_FILES = ("events.csv", "daily.csv", "run.json")
 
 _collector_frozen = False
 
@@ -144,7 +146,7 @@ def write_outputs(result: RunResult, out: Path) -> None:
         (staging / "daily.csv").write_bytes(csv_bytes(result.daily))
         (staging / "run.json").write_text(json.dumps(result.metadata(), indent=2, default=str) + "\n")
         out.mkdir(exist_ok=True)
-        for name in ("events.csv", "daily.csv", "run.json"):
+        for name in OUTPUT_FILES:
             (staging / name).replace(out / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
