@@ -57,13 +57,14 @@ def test_demo_refuses_a_non_loopback_host_without_permission(monkeypatch):
     assert "Traceback" not in result.output
 
 
-def test_demo_binds_what_it_is_told(monkeypatch):
+def test_demo_binds_what_it_is_told(monkeypatch, tmp_path):
     from sim.cli import app
 
     calls = []
 
     class FakeServer:
         def __init__(self, command, **kwargs):
+            assert kwargs["env"]["SOLARA_ASSETS_PROXY_CACHE_DIR"] == str(tmp_path)
             calls.append((command, kwargs["env"]["KAZSIM_DEMO_SCENARIO"]))
 
         def wait(self, timeout=None):
@@ -71,6 +72,7 @@ def test_demo_binds_what_it_is_told(monkeypatch):
 
     monkeypatch.setattr(demo_cli.subprocess, "Popen", FakeServer)
     monkeypatch.setattr(demo_cli.signal, "signal", lambda *args: None)
+    monkeypatch.setattr(demo_cli, "provide_frontend", lambda report: tmp_path)  # tests/test_frontend.py covers it
     runner = CliRunner()
     result = runner.invoke(app, ["demo", "no_sweeps", "--port", "8799"])
     assert result.exit_code == 0, result.output

@@ -1,4 +1,4 @@
-"""sim/frontend.py: Solara's front-end files from the npm registry, verified and unpacked safely.
+"""sim/frontend.py: Solara's front-end files from the npm registry, verified and unpacked safely; ``kazsim demo``.
 
 These tests fetch nothing: the registry is a stand-in for ``urllib.request.urlopen`` serving tarballs made
 here. tests/test_app.py fetches the real packages for the browser tests.
@@ -16,8 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from sim import frontend
+from sim import demo_cli, frontend
 from sim.frontend import FrontendError, NpmPackage
 
 FILES = {"package/package.json": b'{"name": "@scope/demo-pkg"}', "package/dist/app.min.js": b"console.log(1)"}
@@ -193,6 +194,69 @@ def test_main_fetches_or_fails_with_status_2(registry, monkeypatch, tmp_path, ca
     assert frontend.main() == 0
     assert "ready" in capsys.readouterr().out
     assert frontend.main() == 0  # nothing left to fetch
+
+
+# --- kazsim demo -------------------------------------------------------------------------------
+
+@pytest.fixture
+def demo_server(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    """Replace the Solara server process: records each start's environment and exits at once."""
+    started: list[dict[str, str]] = []
+
+    class FakeServer:
+        def __init__(self, command: list[str], **kwargs) -> None:
+            started.append(kwargs["env"])
+
+        def wait(self, timeout: float | None = None) -> int:
+            return 0
+
+    monkeypatch.setattr(demo_cli.subprocess, "Popen", FakeServer)
+    monkeypatch.setattr(demo_cli.signal, "signal", lambda *args: None)
+    return started
+
+
+def test_demo_fetches_missing_frontend_files_before_serving(registry, demo_server, monkeypatch, tmp_path):
+    from sim.cli import app
+
+    tarball = make_tarball(FILES)
+    package = pinned(tarball)
+    cache = tmp_path / "cdn"
+    monkeypatch.setattr(frontend, "cache_dir", lambda: cache)
+    monkeypatch.setattr(frontend, "PACKAGES", (package,))
+    fake = registry(tarball)
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert f"fetching @scope/demo-pkg@1.0.0-beta.1 from {fake.urls[0]}" in result.output
+    assert result.output.index("fetching") < result.output.index("serving baseline_2011")
+    assert demo_server[0]["SOLARA_ASSETS_PROXY_CACHE_DIR"] == str(cache)
+    assert frontend.missing_packages(cache, [package]) == []
+    # Once in place, nothing is fetched again.
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0 and "fetching" not in result.output and len(fake.urls) == 1
+
+
+def test_demo_without_frontend_files_says_how_to_get_them(registry, demo_server, monkeypatch, tmp_path):
+    from sim.cli import app
+
+    monkeypatch.setattr(frontend, "cache_dir", lambda: tmp_path / "cdn")
+    monkeypatch.setattr(frontend, "PACKAGES", (pinned(make_tarball(FILES)),))
+    registry(error=urllib.error.URLError("[bold]no route[/bold] [link=https://x]to host"))
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 2
+    assert demo_server == []  # no blank page: the server never started
+    assert "Traceback" not in result.output
+    error_line = next(line for line in result.output.splitlines() if line.startswith("error: "))
+    for expected in ("@scope/demo-pkg@1.0.0-beta.1", "[bold]no route[/bold] [link=https://x]to host",
+                     "NPM_CONFIG_REGISTRY", "uv run python -m sim.frontend"):
+        assert expected in error_line  # printed literally, not read as rich markup
+
+
+def test_demo_prints_option_errors_literally(demo_server):
+    from sim.cli import app
+
+    result = CliRunner().invoke(app, ["demo", "[red]nope[/red]"])
+    assert result.exit_code == 2 and demo_server == []
+    assert "unknown scenario '[red]nope[/red]'" in result.output
 
 
 # --- the versions Solara asks for -------------------------------------------------------------
