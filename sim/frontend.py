@@ -7,7 +7,7 @@ the file from a public CDN, which a machine without internet access cannot reach
 from the npm registry (``NPM_CONFIG_REGISTRY`` if set), must match the sha512 pinned below, and is unpacked
 into a temporary folder that is then renamed into place, so a package folder is complete whenever it exists.
 
-Run ``python -m sim.frontend`` to fetch them ahead of time. After a Solara upgrade, tests/test_app.py names
+Run ``python -m sim.frontend`` to fetch them ahead of time. After a Solara upgrade, tests/test_frontend.py names
 any version Solara asks for that :data:`PACKAGES` lacks; take its ``dist.integrity`` from the registry
 (``npm view NAME@VERSION dist.integrity``).
 """
@@ -58,7 +58,7 @@ class NpmPackage:
         return f"{registry.rstrip('/')}/{self.name}/-/{basename}-{self.version}.tgz"
 
 
-# The versions Solara 1.64 requests (tests/test_app.py checks them against the installed Solara).
+# The versions Solara 1.64 requests (tests/test_frontend.py checks them against the installed Solara).
 PACKAGES: tuple[NpmPackage, ...] = (
     NpmPackage(
         "@widgetti/solara-vuetify3-app", "5.2.0",
