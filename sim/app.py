@@ -1,7 +1,8 @@
 """The live page: kazsim on Mesa's SolaraViz (visualisation only; the models live elsewhere).
 
-Serve it with ``kazsim demo`` (or ``solara run sim.app --host 127.0.0.1`` from the repository root;
-without internet access run ``.ci/browser-deps.sh`` once for the front-end files). The page shows
+Serve it with ``kazsim demo``, which first fetches Solara's front-end files into its local cache if
+they are missing (sim/frontend.py), or with ``solara run sim.app --host 127.0.0.1`` from the repository
+root (offline, after ``python -m sim.frontend``). The page shows
 
 * a map of Kazakhstan's grid: region boundaries, civilians shaded by the share of open
   sympathisers in each cell, police units, militant cells, and the incidents of the last days;
