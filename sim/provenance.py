@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import secrets
 import subprocess
-import tempfile
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -64,10 +64,28 @@ def provenance() -> dict[str, object]:
     return {"kazsim_version": package_version(), "git_revision": git_revision(), "environment": environment()}
 
 
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """A new temporary file beside ``path``, created exclusively with mode 0o666 less the umask.
+
+    ``tempfile.mkstemp`` would create it 0o600, and the rename would make every output private;
+    letting ``os.open`` apply the umask gives outputs the mode of any other file the user writes.
+    """
+    for _ in range(100):
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: no free temporary file name for {path.name}")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file so that readers see either the old content or the whole new one."""
+    """Write a file so that readers see either the old content or the whole new one.
+
+    The file's mode is 0o666 less the umask, as for any file the user creates.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temporary = _create_temporary(path)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -75,7 +93,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -207,3 +207,23 @@ def test_malformed_posterior_is_an_input_error(tmp_path: Path) -> None:
                              str(tmp_path / "o")], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2 and "posterior.csv" in result.stderr and "legitimacy" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
+
+
+# --- bounds, file modes, listeners ------------------------------------------------------------------------------
+
+
+def test_output_files_follow_the_umask(tmp_path: Path) -> None:
+    from sim.provenance import atomic_write_bytes
+
+    previous = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "a.bin", b"x")
+        run_batch(["baseline_2011"], replicates=1, out=tmp_path / "b", overrides=QUICK)
+        os.umask(0o027)
+        atomic_write_bytes(tmp_path / "c.bin", b"x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "a.bin").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "c.bin").stat().st_mode & 0o777 == 0o640
+    written = [p for p in (tmp_path / "b").rglob("*") if p.is_file()]
+    assert len(written) == 4 and {p.stat().st_mode & 0o777 for p in written} == {0o644}
