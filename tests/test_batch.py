@@ -227,3 +227,24 @@ def test_output_files_follow_the_umask(tmp_path: Path) -> None:
     assert (tmp_path / "c.bin").stat().st_mode & 0o777 == 0o640
     written = [p for p in (tmp_path / "b").rglob("*") if p.is_file()]
     assert len(written) == 4 and {p.stat().st_mode & 0o777 for p in written} == {0o644}
+
+
+def test_local_dask_cluster_listens_on_loopback_only() -> None:
+    import psutil
+
+    from sim.cluster import local_cluster
+
+    def listening(pids: list[int]) -> set[tuple[int, str, int]]:
+        return {(pid, c.laddr.ip, c.laddr.port) for pid in pids
+                for c in psutil.Process(pid).net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN}
+
+    me = psutil.Process()
+    before = listening([me.pid])
+    cluster = local_cluster(2)
+    try:
+        workers = [child.pid for child in me.children(recursive=True)]
+        sockets = listening([me.pid, *workers]) - before
+        assert len(workers) >= 2 and len({pid for pid, _, _ in sockets}) >= 3, sockets
+        assert {ip for _, ip, _ in sockets} == {"127.0.0.1"}, sockets
+    finally:
+        cluster.close()
