@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from sim.cluster import dask_client
 from sim.errors import KazsimInputError
 from sim.parameters import PARAMETERS
-from sim.provenance import atomic_write_bytes, atomic_write_text, provenance
+from sim.provenance import atomic_write_bytes, atomic_write_text, provenance, remove_abandoned_temporaries
 from sim.scenario import Scenario, build_scenario, load_scenario
 
 DEFAULT_REPLICATES = 100
@@ -351,6 +351,7 @@ def run_batch(
         "provenance": provenance(),
     }
     folder.write_manifest(manifest)
+    remove_abandoned_temporaries(folder.root)
     done = folder.done()
     specs = [
         RunSpec(_with_parameters(s, values), seed)

@@ -167,6 +167,19 @@ def test_unreachable_scheduler_is_an_input_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_batch_removes_temporary_files_whose_writer_was_killed(tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    run_batch(["baseline_2011"], replicates=1, out=out, workers=1, overrides=QUICK)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    abandoned = out / "events" / "scenario=baseline_2011" / f".seed=2012.parquet.{gone.pid}-0a1b.tmp"
+    in_progress = out / "daily" / "scenario=baseline_2011" / f".seed=2012.parquet.{os.getpid()}-0a1b.tmp"
+    abandoned.write_bytes(b"half")
+    in_progress.write_bytes(b"half")
+    run_batch(["baseline_2011"], replicates=1, out=out, workers=1, overrides=QUICK)
+    assert not abandoned.exists() and in_progress.exists()
+
+
 def _scenarios_with_posterior(tmp_path: Path) -> tuple[Path, Path]:
     posterior = tmp_path / "posterior.csv"
     posterior.write_text("particle,weight,legitimacy,attack_rate\n0,0.5,0.78,0.01\n1,0.3,0.84,0.03\n2,0.2,0.80,0.05\n")
