@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -220,6 +222,82 @@ def test_malformed_posterior_is_an_input_error(tmp_path: Path) -> None:
                              str(tmp_path / "o")], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2 and "posterior.csv" in result.stderr and "legitimacy" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
+
+
+# --- batches never loop: dead workers ---------------------------------------------------------------------------
+
+SCRIPT_QUICK = ["period.end=2011-02-28", "scale.people_per_agent=20000", "scale.cell_degrees=1.0"]
+
+
+def readme_script(out: Path, guarded: bool) -> str:
+    """The README's Python example as a script with quick settings, with or without its ``__main__`` guard."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"From Python.*?```python\n(.*?)```", readme, re.DOTALL).group(1)
+    call = 'replicates=50, out="batches/sweeps", workers=2'
+    assert call in code and 'if __name__ == "__main__":' in code
+    code = code.replace(call, f"replicates=2, out={str(out)!r}, workers=2, overrides={SCRIPT_QUICK!r}")
+    if guarded:
+        return code
+    header, _, body = code.partition('if __name__ == "__main__":')
+    return header + textwrap.dedent(body.split("\n", 1)[1])
+
+
+def test_readme_example_without_main_guard_stops_with_advice_and_with_it_runs(tmp_path: Path) -> None:
+    unguarded = tmp_path / "unguarded.py"
+    unguarded.write_text(readme_script(tmp_path / "u", guarded=False))
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, str(unguarded)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and time.monotonic() - start < 60
+    assert "worker processes could not start" in result.stderr
+    assert 'put the call under `if __name__ == "__main__":`' in result.stderr and "workers=1" in result.stderr
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text(readme_script(tmp_path / "g", guarded=True))
+    result = subprocess.run([sys.executable, str(guarded)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "attacks" in result.stdout and len(load_batch(tmp_path / "g").runs) == 4
+
+
+def quick_specs(seeds: range) -> list[sim.batch.RunSpec]:
+    from sim.scenario import load_scenario
+
+    scenarios = [load_scenario(name, SCRIPT_QUICK) for name in ("baseline_2011", "no_sweeps")]
+    return [sim.batch.RunSpec(s.resolved(), seed) for seed in seeds for s in scenarios]
+
+
+def test_a_run_that_kills_its_worker_is_tried_three_times_then_recorded_and_the_rest_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import batch_runners
+
+    log = tmp_path / "attempts.log"
+    monkeypatch.setenv(batch_runners.ATTEMPTS_LOG, str(log))
+    folder = sim.batch.BatchFolder(tmp_path / "b")
+    specs = quick_specs(range(2011, 2015))
+    sim.batch._run_processes(specs, 2, folder.save, runner=batch_runners.kill_worker_on_victim)
+    complete, failures = folder.done(), folder.failures()
+    assert complete == {(s.name, s.seed) for s in specs} - {batch_runners.VICTIM}
+    assert [(f["scenario"], f["seed"]) for f in failures] == [batch_runners.VICTIM]
+    error = failures[0]["error"]
+    assert "worker process died 3 times running this run" in error and "out-of-memory" in error and "SIGKILL" in error
+    attempts = pd.Series(log.read_text().splitlines()).value_counts()
+    assert attempts.pop(" ".join(map(str, batch_runners.VICTIM))) == sim.batch.WORKER_ATTEMPTS
+    assert attempts.eq(1).all() and len(attempts) == len(specs) - 1, "innocent runs ran once each"
+
+
+def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path) -> None:
+    import batch_runners
+    import dask
+
+    folder = sim.batch.BatchFolder(tmp_path / "b")
+    specs = quick_specs(range(2011, 2013))
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        sim.batch._run_dask(specs, 2, "local", folder.save, runner=batch_runners.kill_worker_on_victim)
+    complete, failures = folder.done(), folder.failures()
+    failed = {(f["scenario"], f["seed"]): f["error"] for f in failures}
+    assert failed[batch_runners.VICTIM].startswith("KilledWorker: worker process died")
+    # Dask also blames a run queued on the dying worker: it fails the same way (retried next time), never silently.
+    assert complete | set(failed) == {(s.name, s.seed) for s in specs}
+    assert all(error.startswith("KilledWorker") for error in failed.values())
 
 
 # --- bounds, file modes, listeners ------------------------------------------------------------------------------
