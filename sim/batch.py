@@ -52,6 +52,10 @@ from sim.scenario import Scenario, build_scenario, load_scenario
 DEFAULT_REPLICATES = 100
 DEFAULT_BASE_SEED = 2011
 PARAMETER_MODES = ("posterior", "point", "scenario")
+#: Most runs per scenario a batch may ask for: a slip such as 1e9 would otherwise plan centuries of work.
+MAX_REPLICATES = 100_000
+#: Most worker processes a batch may start.
+MAX_WORKERS = 256
 #: Times a run may take its worker process down before it is recorded as failed.
 WORKER_ATTEMPTS = 3
 _READY = "ready"
@@ -132,6 +136,20 @@ def run_one(spec: RunSpec) -> RunOutcome:
 def _failed(spec: RunSpec, error: str, trace: str | None = None) -> RunOutcome:
     """The outcome of a run that produced no result (its worker died, or the executor failed it)."""
     return RunOutcome(name=spec.name, seed=spec.seed, error=error, trace=trace)
+
+
+def check_batch_size(replicates: int, workers: int, base_seed: int = DEFAULT_BASE_SEED) -> None:
+    """Refuse a batch size, worker count or first seed outside the supported range.
+
+    Raises:
+        BatchError: naming the option (``--replicates``, ``--workers``, ``--seed``) and its limits.
+    """
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or not 1 <= replicates <= MAX_REPLICATES:
+        raise BatchError(f"--replicates must be between 1 and {MAX_REPLICATES:,} runs per scenario, not {replicates}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise BatchError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    if isinstance(base_seed, bool) or not isinstance(base_seed, int) or base_seed < 0:
+        raise BatchError(f"--seed must be a whole number >= 0, not {base_seed}")
 
 
 def seeds_for(replicates: int, base_seed: int = DEFAULT_BASE_SEED) -> list[int]:
@@ -513,9 +531,11 @@ def run_batch(
 
     Args:
         scenarios: scenario objects, files or names.
-        replicates: runs per scenario; replicate i of every scenario uses seed ``base_seed + i``.
+        replicates: runs per scenario (1 to ``MAX_REPLICATES``); replicate i of every scenario
+            uses seed ``base_seed + i``.
         out: the batch folder; runs already recorded there are not run again.
-        workers: local worker processes (1 runs in this process); Dask workers with ``scheduler="local"``.
+        workers: local worker processes (1 runs in this process; at most ``MAX_WORKERS``); Dask
+            workers with ``scheduler="local"``.
         scheduler: ``None`` for local processes, ``"local"`` for a loopback Dask ``LocalCluster``,
             or the address of an existing Dask scheduler (``tcp://host:port``).
         base_seed: the first seed.
@@ -529,8 +549,9 @@ def run_batch(
         The whole batch's results (including runs from earlier invocations).
 
     Raises:
-        BatchError: worker processes that cannot start.
+        BatchError: bad sizes, or worker processes that cannot start.
     """
+    check_batch_size(replicates, workers, base_seed)
     loaded = [s if isinstance(s, Scenario) else load_scenario(s, overrides=list(overrides)) for s in scenarios]
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):

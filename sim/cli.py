@@ -218,9 +218,9 @@ def _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, bas
 @reports_input_errors
 def batch(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario files (or names in scenarios/).")],
-    replicates: Annotated[int, typer.Option(min=1, help="Runs per scenario (same seeds for all).")] = 100,
+    replicates: Annotated[int, typer.Option(help="Runs per scenario (same seeds for all).")] = 100,
     out: Annotated[Path, typer.Option(help="Batch folder (resumable: re-run to finish).")] = Path("batches/latest"),
-    workers: Annotated[int, typer.Option(min=1, help="Local worker processes, or Dask workers with --scheduler local.")] = 2,
+    workers: Annotated[int, typer.Option(help="Local worker processes, or Dask workers with --scheduler local.")] = 2,
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (tcp://host:port), or 'local' for a loopback cluster.")
     ] = None,
@@ -229,6 +229,9 @@ def batch(
     parameters: Annotated[str, typer.Option(help=PARAMETERS_HELP)] = "posterior",
 ) -> None:
     """Run every scenario with the same seeds into a Parquet dataset; resumable."""
+    from sim.batch import check_batch_size
+
+    check_batch_size(replicates, workers, seed)
     result = _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, seed, set_ or [], parameters)
     per = result.runs.groupby("scenario").size()
     console.print(f"{out}: " + ", ".join(f"{name} {per.get(name, 0)}/{replicates} runs" for name in result.scenarios))
@@ -260,14 +263,15 @@ def compare(
     report: Annotated[Path | None, typer.Option(help="Write an HTML (.html) or Markdown (.md) report with plots.")] = None,
     replicates: Annotated[int, typer.Option(min=2, help="Runs per scenario when given scenario files.")] = 100,
     out: Annotated[Path | None, typer.Option(help="Batch folder when given scenario files.")] = None,
-    workers: Annotated[int, typer.Option(min=1)] = 2,
+    workers: Annotated[int, typer.Option(help="Local worker processes when given scenario files.")] = 2,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address or 'local'.")] = None,
     parameters: Annotated[str, typer.Option(help=PARAMETERS_HELP)] = "posterior",
 ) -> None:
     """Compare counterfactuals with the baseline: paired effects, intervals, P(worse)."""
-    from sim.batch import BatchError
+    from sim.batch import BatchError, check_batch_size
     from sim.compare import compare_batch, write_report
 
+    check_batch_size(replicates, workers)
     if len(inputs) == 1 and inputs[0].is_dir():
         root = inputs[0]
     elif len(inputs) >= 2 and all(p.suffix == ".toml" or not p.exists() for p in inputs):

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,9 @@ import sim.batch
 import sim.run
 from sim.batch import load_batch, run_batch
 from sim.compare import compare_outcomes, outcomes_per_run
+
+if TYPE_CHECKING:
+    from click.testing import Result
 
 REPO = Path(__file__).resolve().parent.parent
 QUICK = ["period.end=2011-04-30", "scale.people_per_agent=20000", "scale.cell_degrees=1.0", "cell_formation_rate=1e-6"]
@@ -300,7 +304,37 @@ def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path) -> None:
     assert all(error.startswith("KilledWorker") for error in failed.values())
 
 
+# --- damaged and foreign files ----------------------------------------------------------------------------------
+
+
+def cli(*args: str) -> Result:
+    """``kazsim *args`` run in this process."""
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    return CliRunner().invoke(app, [*args])
+
+
 # --- bounds, file modes, listeners ------------------------------------------------------------------------------
+
+
+def test_replicates_and_workers_are_bounded(tmp_path: Path) -> None:
+    from sim.batch import MAX_REPLICATES, MAX_WORKERS, BatchError
+
+    for args in (["batch", "baseline_2011", "--out", str(tmp_path / "o")], ["compare", "baseline_2011", "no_sweeps"]):
+        result = cli(*args, "--replicates", "1000000000")
+        assert result.exit_code == 2 and "--replicates must be between 1 and 100,000" in result.output
+        result = cli(*args, "--workers", "100000")
+        assert result.exit_code == 2 and f"--workers must be between 1 and {MAX_WORKERS}" in result.output
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(BatchError, match="--replicates"):
+        run_batch(["baseline_2011"], replicates=MAX_REPLICATES + 1, out=tmp_path / "o")
+    with pytest.raises(BatchError, match="--workers"):
+        run_batch(["baseline_2011"], replicates=1, workers=0, out=tmp_path / "o")
+    with pytest.raises(BatchError, match="--seed"):
+        run_batch(["baseline_2011"], replicates=1, base_seed=-1, out=tmp_path / "o")
+    assert not (tmp_path / "o").exists()
 
 
 def test_output_files_follow_the_umask(tmp_path: Path) -> None:
