@@ -14,7 +14,9 @@ Layout of a batch folder::
 
 Each file is written to a temporary name and renamed, and the run's record in ``runs/`` is
 written only after its tables, so an interrupted batch (Ctrl-C, SIGKILL, a lost worker) leaves
-no partial run: re-running the same command runs exactly the runs without a record.
+no partial run: re-running the same command runs exactly the runs without a record. A run's
+parameter draw depends on its seed alone, so a batch grows (more replicates into the same
+folder) without touching the runs it has.
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ MAX_REPLICATES = 100_000
 MAX_WORKERS = 256
 #: Times a run may take its worker process down before it is recorded as failed.
 WORKER_ATTEMPTS = 3
+#: Version of the manifest's digests; a folder made with another version is not extended.
+MANIFEST_FORMAT = 2
+#: Mixed with a run's seed to give its posterior draw a random stream the model does not use.
+_DRAW_STREAM = 7919
 _READY = "ready"
 
 
@@ -71,6 +77,7 @@ class RunSpec:
 
     scenario: dict[str, Any]
     seed: int
+    particle: int | None = None
 
     @property
     def name(self) -> str:
@@ -90,6 +97,7 @@ class RunOutcome:
     seconds: float = 0.0
     error: str | None = None
     trace: str | None = None
+    particle: int | None = None
 
 
 def _parquet(frame: pd.DataFrame, metadata: dict[str, str]) -> bytes:
@@ -122,6 +130,7 @@ def run_one(spec: RunSpec) -> RunOutcome:
             daily=_parquet(daily, metadata),
             totals={k: int(v) for k, v in totals(result.events).items()},
             seconds=time.perf_counter() - start,
+            particle=spec.particle,
         )
     except Exception as error:  # noqa: BLE001 - a failed run is recorded, not fatal to the batch
         return RunOutcome(
@@ -130,12 +139,13 @@ def run_one(spec: RunSpec) -> RunOutcome:
             seconds=time.perf_counter() - start,
             error=f"{type(error).__name__}: {error}",
             trace=traceback.format_exc(),
+            particle=spec.particle,
         )
 
 
 def _failed(spec: RunSpec, error: str, trace: str | None = None) -> RunOutcome:
     """The outcome of a run that produced no result (its worker died, or the executor failed it)."""
-    return RunOutcome(name=spec.name, seed=spec.seed, error=error, trace=trace)
+    return RunOutcome(name=spec.name, seed=spec.seed, error=error, trace=trace, particle=spec.particle)
 
 
 def check_batch_size(replicates: int, workers: int, base_seed: int = DEFAULT_BASE_SEED) -> None:
@@ -157,18 +167,30 @@ def seeds_for(replicates: int, base_seed: int = DEFAULT_BASE_SEED) -> list[int]:
     return [base_seed + i for i in range(replicates)]
 
 
+def posterior_particle(weights: np.ndarray, seed: int) -> int:
+    """Row of the posterior particle a run with ``seed`` uses, drawn with probability equal to its weight.
+
+    The draw depends on the weights and the seed alone, so a run's parameters do not change when
+    the batch around it grows.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, _DRAW_STREAM]))
+    return int(rng.choice(len(weights), p=weights / weights.sum()))
+
+
 def parameter_draws(
-    scenarios: Sequence[Scenario], seeds: Sequence[int], mode: str, base_seed: int
+    scenarios: Sequence[Scenario], seeds: Sequence[int], mode: str
 ) -> tuple[list[dict[str, float]], dict[str, Any]]:
     """Parameter values for each replicate, shared by every scenario (common draws).
 
-    ``posterior`` draws replicate i's particle with probability equal to its weight, from a
-    stream fixed by ``base_seed`` alone, so every scenario's replicate i uses the same parameter
-    set; ``point`` uses the weighted posterior mean for every replicate; ``scenario`` uses each
-    scenario's own values. Without a posterior named by the scenarios, every mode is ``scenario``.
+    ``posterior`` draws seed s's particle with probability equal to its weight from a stream
+    fixed by s alone (:func:`posterior_particle`), so every scenario's run with seed s uses the
+    same parameter set; ``point`` uses the weighted posterior mean for every replicate;
+    ``scenario`` uses each scenario's own values. Without a posterior named by the scenarios,
+    every mode is ``scenario``.
 
     Returns:
-        Per replicate, the parameter values to override, and a description for the manifest.
+        Per replicate, the parameter values to override, and a description for the manifest:
+        the mode, the posterior's path and sha256 (its identity), and the particle of each seed.
     """
     if mode not in PARAMETER_MODES:
         raise BatchError(f"--parameters must be one of {', '.join(PARAMETER_MODES)}, not {mode!r}")
@@ -179,18 +201,25 @@ def parameter_draws(
         raise BatchError(f"scenarios name different posteriors ({sorted(map(str, paths))}); common draws need one")
     from calibration.posterior import load_posterior
 
-    path = paths.pop()
-    posterior = load_posterior(Path(path))
+    path = Path(paths.pop())
+    posterior = load_posterior(path)
+    identity = {"posterior": str(path), "posterior_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     names = [c for c in posterior.columns if c not in ("particle", "weight")]
     weights = posterior["weight"].to_numpy()
     if mode == "point":
         point = {n: float((posterior[n] * weights).sum()) for n in names}
-        return [dict(point) for _ in seeds], {"mode": "point", "posterior": str(path), "values": point}
-    rng = np.random.default_rng(np.random.SeedSequence([base_seed, 7919]))
-    chosen = rng.choice(len(posterior), size=len(seeds), p=weights / weights.sum())
-    draws = [{n: float(posterior[n].iloc[i]) for n in names} for i in chosen]
-    particles = {str(seed): int(posterior["particle"].iloc[i]) for seed, i in zip(seeds, chosen, strict=True)}
-    return draws, {"mode": "posterior", "posterior": str(path), "particles": particles}
+        return [dict(point) for _ in seeds], {"mode": "point", **identity, "values": point}
+    chosen = [posterior_particle(weights, seed) for seed in seeds]
+    rows = posterior[names].to_numpy(dtype=float).tolist()
+    draws = [dict(zip(names, rows[i], strict=True)) for i in chosen]
+    ids = posterior["particle"].tolist()
+    particles = {str(seed): int(ids[i]) for seed, i in zip(seeds, chosen, strict=True)}
+    return draws, {"mode": "posterior", **identity, "particles": particles}
+
+
+def _draw_identity(draw_info: dict[str, Any]) -> dict[str, Any]:
+    """What makes two batches' parameter draws the same: the mode and the posterior's content."""
+    return {key: draw_info[key] for key in ("mode", "posterior_sha256") if key in draw_info}
 
 
 def _with_parameters(scenario: Scenario, values: dict[str, float]) -> dict[str, Any]:
@@ -236,35 +265,75 @@ class BatchFolder:
     def save(self, outcome: RunOutcome) -> None:
         """Store a run's result: tables first, then the record that marks it complete."""
         failure = self._path("failures", outcome.name, outcome.seed, ".json")
+        particle = {} if outcome.particle is None else {"particle": outcome.particle}
         if outcome.error is not None:
-            record = {"scenario": outcome.name, "seed": outcome.seed, "error": outcome.error,
+            record = {"scenario": outcome.name, "seed": outcome.seed, **particle, "error": outcome.error,
                       "traceback": outcome.trace, "seconds": outcome.seconds}
             atomic_write_text(failure, json.dumps(record, indent=2) + "\n")
             return
         atomic_write_bytes(self._path("events", outcome.name, outcome.seed, ".parquet"), outcome.events)
         atomic_write_bytes(self._path("daily", outcome.name, outcome.seed, ".parquet"), outcome.daily)
-        record = {"scenario": outcome.name, "seed": outcome.seed, "totals": outcome.totals, "seconds": outcome.seconds}
+        record = {"scenario": outcome.name, "seed": outcome.seed, **particle, "totals": outcome.totals,
+                  "seconds": outcome.seconds}
         atomic_write_text(self._path("runs", outcome.name, outcome.seed, ".json"), json.dumps(record, indent=2) + "\n")
         failure.unlink(missing_ok=True)
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        """Write the manifest, refusing a folder that holds a different batch."""
+    def write_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Write the manifest, extending the folder's batch, or refusing a folder that holds a different one.
+
+        Returns:
+            The manifest written: the union of this batch and the folder's.
+        """
         path = self.root / "manifest.json"
         if path.exists():
-            existing = read_manifest(self.root)
-            for name, scenario in manifest["scenarios"].items():
-                old = existing["scenarios"].get(name)
-                if old is not None and old["digest"] != scenario["digest"]:
-                    raise BatchError(
-                        f"{path}: scenario {name!r} differs from the one this folder was started with; "
-                        "use another --out folder"
-                    )
-            if existing["base_seed"] != manifest["base_seed"]:
-                raise BatchError(f"{path}: field 'base_seed' is {existing['base_seed']}, not {manifest['base_seed']}")
-            manifest = {**existing, **manifest, "scenarios": {**existing["scenarios"], **manifest["scenarios"]},
-                        "replicates": max(existing["replicates"], manifest["replicates"]),
-                        "created": existing.get("created", manifest.get("created"))}
+            manifest = _merged_manifest(read_manifest(self.root), manifest, path)
         atomic_write_text(path, json.dumps(manifest, indent=2, default=str) + "\n")
+        return manifest
+
+
+def _changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the fields that differ between two resolved scenarios."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [changed for key in sorted(set(old) | set(new), key=str)
+                for changed in _changed_fields(old.get(key), new.get(key), f"{prefix}{key}.")]
+    return [] if old == new else [prefix.rstrip(".")]
+
+
+def _merged_manifest(existing: dict[str, Any], manifest: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The manifest of a folder extended by this batch; a BatchError when it holds a different batch."""
+    another = "; use another --out folder"
+    if existing.get("format") != manifest["format"]:
+        mismatched = [name for name, scenario in manifest["scenarios"].items()
+                      if name in existing["scenarios"] and existing["scenarios"][name]["digest"] != scenario["digest"]]
+        if mismatched:
+            raise BatchError(f"{path}: made by an earlier version of kazsim (field 'format' is "
+                             f"{existing.get('format')!r}, not {manifest['format']}), whose runs this one cannot "
+                             f"extend{another}")
+    if existing["base_seed"] != manifest["base_seed"]:
+        raise BatchError(f"{path}: field 'base_seed' is {existing['base_seed']}, not {manifest['base_seed']} "
+                         f"(--seed){another}")
+    old_draws, new_draws = existing.get("parameters", {}), manifest["parameters"]
+    if existing.get("format") == manifest["format"] and _draw_identity(old_draws) != _draw_identity(new_draws):
+        if old_draws.get("mode") != new_draws.get("mode"):
+            raise BatchError(f"{path}: field 'parameters.mode' is {old_draws.get('mode')!r}; this batch asks for "
+                             f"{new_draws.get('mode')!r} (--parameters){another}")
+        raise BatchError(f"{path}: this folder's runs drew parameters from a posterior with sha256 "
+                         f"{str(old_draws.get('posterior_sha256'))[:12]}… ({old_draws.get('posterior')}); "
+                         f"{new_draws.get('posterior')} now differs{another}")
+    for name, scenario in manifest["scenarios"].items():
+        old = existing["scenarios"].get(name)
+        if old is not None and old["digest"] != scenario["digest"]:
+            changed = _changed_fields(old.get("resolved"), scenario["resolved"])
+            detail = f" (changed: {', '.join(changed[:5])})" if changed else ""
+            raise BatchError(f"{path}: scenario {name!r} differs from the one this folder was started with"
+                             f"{detail}{another}")
+    parameters = dict(new_draws)
+    if "particles" in new_draws:
+        parameters["particles"] = {**old_draws.get("particles", {}), **new_draws["particles"]}
+    seeds = sorted({*existing.get("seeds", []), *manifest["seeds"]})
+    return {**existing, **manifest, "scenarios": {**existing["scenarios"], **manifest["scenarios"]},
+            "replicates": max(existing["replicates"], manifest["replicates"]), "seeds": seeds,
+            "parameters": parameters, "created": existing.get("created", manifest.get("created"))}
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
@@ -524,7 +593,7 @@ def run_batch(
     progress: Callable[[BatchProgress], None] | None = None,
     parameters: str = "posterior",
 ) -> BatchResult:
-    """Run (or resume) a batch and return its results.
+    """Run (or resume, or grow) a batch and return its results.
 
     Call it under ``if __name__ == "__main__":`` in a script run with ``workers`` > 1: the
     worker processes re-import the script.
@@ -532,7 +601,7 @@ def run_batch(
     Args:
         scenarios: scenario objects, files or names.
         replicates: runs per scenario (1 to ``MAX_REPLICATES``); replicate i of every scenario
-            uses seed ``base_seed + i``.
+            uses seed ``base_seed + i``. More replicates into an existing folder add runs.
         out: the batch folder; runs already recorded there are not run again.
         workers: local worker processes (1 runs in this process; at most ``MAX_WORKERS``); Dask
             workers with ``scheduler="local"``.
@@ -558,23 +627,25 @@ def run_batch(
         raise BatchError(f"scenario names must differ within a batch, got {names}")
     folder = BatchFolder(Path(out))
     seeds = seeds_for(replicates, base_seed)
-    draws, draw_info = parameter_draws(loaded, seeds, parameters, base_seed)
-    manifest = {
+    draws, draw_info = parameter_draws(loaded, seeds, parameters)
+    identity = _draw_identity(draw_info)
+    folder.write_manifest({
         "kind": "kazsim batch",
+        "format": MANIFEST_FORMAT,
         "base_seed": base_seed,
         "replicates": replicates,
         "seeds": seeds,
         "parameters": draw_info,
-        "scenarios": {s.name: {"digest": _digest({**s.resolved(), "draws": draw_info}), "resolved": s.resolved()}
+        "scenarios": {s.name: {"digest": _digest({**s.resolved(), "draws": identity}), "resolved": s.resolved()}
                       for s in loaded},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "provenance": provenance(),
-    }
-    folder.write_manifest(manifest)
+    })
     remove_abandoned_temporaries(folder.root)
     done = folder.done()
+    particles = draw_info.get("particles", {})
     specs = [
-        RunSpec(_with_parameters(s, values), seed)
+        RunSpec(_with_parameters(s, values), seed, particles.get(str(seed)))
         for seed, values in zip(seeds, draws, strict=True)
         for s in loaded
         if (s.name, seed) not in done

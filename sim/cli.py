@@ -218,7 +218,9 @@ def _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, bas
 @reports_input_errors
 def batch(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario files (or names in scenarios/).")],
-    replicates: Annotated[int, typer.Option(help="Runs per scenario (same seeds for all).")] = 100,
+    replicates: Annotated[
+        int, typer.Option(help="Runs per scenario (same seeds for all); more into an existing --out adds runs.")
+    ] = 100,
     out: Annotated[Path, typer.Option(help="Batch folder (resumable: re-run to finish).")] = Path("batches/latest"),
     workers: Annotated[int, typer.Option(help="Local worker processes, or Dask workers with --scheduler local.")] = 2,
     scheduler: Annotated[

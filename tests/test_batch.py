@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -209,7 +210,7 @@ def test_posterior_draws_are_common_across_scenarios_and_recorded(tmp_path: Path
     from sim.scenario import load_scenario
 
     values, _ = batch_module.parameter_draws([load_scenario(base, QUICK), load_scenario(other, QUICK)],
-                                              list(range(2011, 2017)), "posterior", 2011)
+                                              list(range(2011, 2017)), "posterior")
     particle_values = {0: 0.78, 1: 0.84, 2: 0.80}
     for seed, value in zip(range(2011, 2017), values, strict=True):
         assert value["legitimacy"] == particle_values[draws["particles"][str(seed)]]
@@ -302,6 +303,70 @@ def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path) -> None:
     # Dask also blames a run queued on the dying worker: it fails the same way (retried next time), never silently.
     assert complete | set(failed) == {(s.name, s.seed) for s in specs}
     assert all(error.startswith("KilledWorker") for error in failed.values())
+
+
+# --- batches grow -----------------------------------------------------------------------------------------------
+
+
+def files_of(root: Path, seeds: range) -> dict[str, bytes]:
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("seed=*"))
+            if int(path.stem.removeprefix("seed=")) in seeds}
+
+
+@pytest.mark.parametrize("with_posterior", [False, True], ids=["scenario-values", "posterior"])
+def test_growing_a_batch_runs_only_the_new_seeds_and_equals_a_fresh_batch(tmp_path: Path, with_posterior: bool) -> None:
+    scenarios = list(_scenarios_with_posterior(tmp_path)) if with_posterior else ["baseline_2011", "no_sweeps"]
+    grown = tmp_path / "grown"
+    run_batch(scenarios, replicates=4, out=grown, workers=1, overrides=QUICK)
+    first = files_of(grown, range(2011, 2015))
+    assert len(first) == 2 * 4 * 3
+    counts = []
+    result = run_batch(scenarios, replicates=6, out=grown, workers=1, overrides=QUICK,
+                       progress=lambda c: counts.append((c.done, c.total)))
+    assert counts[0] == (8, 12), "only the 4 new runs are run"
+    assert result.runs.groupby("scenario").size().eq(6).all()
+    assert files_of(grown, range(2011, 2015)) == first
+    run_batch(scenarios, replicates=6, out=tmp_path / "fresh", workers=1, overrides=QUICK)
+    for grown_table, fresh_table in zip(contents(grown), contents(tmp_path / "fresh"), strict=True):
+        pd.testing.assert_frame_equal(grown_table, fresh_table)
+    manifest = load_batch(grown).manifest
+    assert manifest["replicates"] == 6 and manifest["seeds"] == list(range(2011, 2017))
+    if with_posterior:
+        particles = manifest["parameters"]["particles"]
+        assert set(particles) == {str(s) for s in range(2011, 2017)}
+        assert particles == load_batch(tmp_path / "fresh").manifest["parameters"]["particles"]
+        records = [json.loads(p.read_text()) for p in sorted((grown / "runs").rglob("*.json"))]
+        assert all(r["particle"] == particles[str(r["seed"])] for r in records)
+    # A smaller batch into the grown folder leaves its manifest's seeds and particles whole.
+    run_batch(scenarios, replicates=2, out=grown, workers=1, overrides=QUICK)
+    assert load_batch(grown).manifest["seeds"] == list(range(2011, 2017))
+
+
+def test_growing_refuses_another_base_seed_scenario_or_parameters(tmp_path: Path) -> None:
+    from sim.batch import BatchError
+
+    base, other = _scenarios_with_posterior(tmp_path)
+    out = tmp_path / "b"
+    run_batch([base, other], replicates=2, out=out, workers=1, overrides=QUICK)
+    manifest = (out / "manifest.json").read_bytes()
+    with pytest.raises(BatchError, match=r"manifest.json: field 'base_seed' is 2011, not 3000 \(--seed\)"):
+        run_batch([base, other], replicates=2, out=out, workers=1, overrides=QUICK, base_seed=3000)
+    with pytest.raises(BatchError, match=r"scenario 'base' differs .*changed: parameters.legitimacy"):
+        run_batch([base, other], replicates=2, out=out, workers=1, overrides=[*QUICK, "legitimacy=0.7"])
+    with pytest.raises(BatchError, match=r"'parameters.mode' is 'posterior'; this batch asks for 'point'"):
+        run_batch([base, other], replicates=2, out=out, workers=1, overrides=QUICK, parameters="point")
+    (tmp_path / "posterior.csv").write_text("particle,weight,legitimacy,attack_rate\n0,1.0,0.78,0.01\n")
+    with pytest.raises(BatchError, match=r"drew parameters from a posterior with sha256 .*posterior.csv now differs"):
+        run_batch([base, other], replicates=2, out=out, workers=1, overrides=QUICK)
+    assert (out / "manifest.json").read_bytes() == manifest
+
+
+def test_posterior_draw_depends_on_the_seed_alone() -> None:
+    weights = np.array([0.5, 0.3, 0.2])
+    draws = [sim.batch.posterior_particle(weights, seed) for seed in range(10_000)]
+    assert draws[:50] == [sim.batch.posterior_particle(weights, seed) for seed in range(50)]
+    shares = np.bincount(draws, minlength=3) / len(draws)
+    assert shares == pytest.approx(weights, abs=0.02)
 
 
 # --- damaged and foreign files ----------------------------------------------------------------------------------
