@@ -16,7 +16,8 @@ Each file is written to a temporary name and renamed, and the run's record in ``
 written only after its tables, so an interrupted batch (Ctrl-C, SIGKILL, a lost worker) leaves
 no partial run: re-running the same command runs exactly the runs without a record. A run's
 parameter draw depends on its seed alone, so a batch grows (more replicates into the same
-folder) without touching the runs it has.
+folder) without touching the runs it has. A run whose files are damaged is reported and run
+again; files the batch did not write are reported and ignored.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import time
 import traceback
+import warnings
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -69,6 +72,10 @@ _READY = "ready"
 
 class BatchError(KazsimInputError):
     """A batch folder that cannot be used as asked (other scenarios or seeds, corrupt files)."""
+
+
+class BatchFolderWarning(UserWarning):
+    """A damaged run (redone) or a foreign file (ignored) in a batch folder."""
 
 
 @dataclass(frozen=True)
@@ -235,6 +242,66 @@ def _digest(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class FolderProblem:
+    """A file in a batch folder that is not what the batch wrote.
+
+    ``run`` names the (scenario, seed) whose files are damaged: that run counts as not done and
+    is run again. Without ``run`` the file is foreign and ignored.
+    """
+
+    path: Path
+    problem: str
+    run: tuple[str, int] | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """What a batch folder holds: its complete runs, its failures, and files that are not right."""
+
+    complete: set[tuple[str, int]]
+    failures: list[dict[str, Any]]
+    problems: list[FolderProblem]
+
+
+def _is_int(value: object) -> bool:
+    """Whether a JSON value is a whole number (``True`` is not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _table_problem(path: Path, name: str, seed: int) -> str | None:
+    """What is wrong with a run's Parquet table, judged from its footer (cheap), or None."""
+    kind = path.parent.parent.name
+    try:
+        metadata = pq.read_metadata(path).metadata or {}
+    except FileNotFoundError:
+        return f"missing: the run is complete but has no {kind} table"
+    except (OSError, pa.ArrowException) as error:
+        return f"not a readable Parquet file ({str(error).splitlines()[0]})"
+    try:
+        origin = json.loads(metadata[b"kazsim"])
+    except (KeyError, ValueError):
+        return "a Parquet file without kazsim metadata (not written by kazsim batch)"
+    if not isinstance(origin, dict) or origin.get("scenario") != name or origin.get("seed") != seed:
+        found = origin
+        if isinstance(origin, dict):
+            found = f"scenario {origin.get('scenario')!r} seed {origin.get('seed')!r}"
+        return f"holds the table of {found}, not of scenario {name!r} seed {seed}"
+    return None
+
+
+def _entries(directory: Path, problems: list[FolderProblem]) -> list[Path]:
+    """A folder's entries in name order, leaving out hidden ones (temporary files of an interrupted write)."""
+    try:
+        return sorted(path for path in directory.iterdir() if not path.name.startswith("."))
+    except OSError as error:
+        problems.append(FolderProblem(directory, f"cannot be listed ({error.strerror or error}); ignored"))
+        return []
+
+
 class BatchFolder:
     """A batch's folder: what is done, what failed, and writing results atomically."""
 
@@ -245,48 +312,152 @@ class BatchFolder:
     def _path(self, kind: str, name: str, seed: int, suffix: str) -> Path:
         return self.root / kind / f"scenario={name}" / f"seed={seed}{suffix}"
 
-    def done(self) -> set[tuple[str, int]]:
-        """(scenario, seed) of every complete run."""
-        found = set()
-        for record in (self.root / "runs").glob("scenario=*/seed=*.json"):
-            found.add((record.parent.name.removeprefix("scenario="), int(record.stem.removeprefix("seed="))))
+    def _listing(self, kind: str, suffix: str, scenarios: Collection[str] | None,
+                 problems: list[FolderProblem]) -> dict[tuple[str, int], Path]:
+        """The ``<kind>/scenario=<name>/seed=<seed><suffix>`` files; anything else is reported."""
+        found: dict[tuple[str, int], Path] = {}
+        directory = self.root / kind
+        if not directory.exists():
+            return found
+        if not directory.is_dir():
+            problems.append(FolderProblem(directory, "expected a folder; ignored"))
+            return found
+        pattern = re.compile(r"seed=(0|[1-9][0-9]*)" + re.escape(suffix))
+        for scenario_dir in _entries(directory, problems):
+            name = scenario_dir.name.removeprefix("scenario=")
+            if not scenario_dir.is_dir() or name == scenario_dir.name:
+                problems.append(FolderProblem(scenario_dir, "not a scenario=<name> folder; ignored"))
+                continue
+            if scenarios is not None and name not in scenarios:
+                problems.append(FolderProblem(scenario_dir, f"scenario {name!r} is not in manifest.json; ignored"))
+                continue
+            for path in _entries(scenario_dir, problems):
+                match = pattern.fullmatch(path.name)
+                if match is None or not path.is_file():
+                    problems.append(FolderProblem(path, f"not a seed=<integer>{suffix} file; ignored"))
+                    continue
+                found[(name, int(match.group(1)))] = path
         return found
 
-    def failures(self) -> list[dict[str, Any]]:
-        """The recorded failures that no later success replaced."""
-        done = self.done()
-        out = []
-        for record in sorted((self.root / "failures").glob("scenario=*/seed=*.json")):
-            data = json.loads(record.read_text())
-            if (data["scenario"], data["seed"]) not in done:
-                out.append(data)
-        return out
+    def _run_problems(self, run: tuple[str, int], record_path: Path) -> list[FolderProblem]:
+        """What is wrong with a complete run's record and tables (empty: nothing)."""
+        name, seed = run
+        problems = []
+        try:
+            record = json.loads(record_path.read_bytes())
+        except (OSError, ValueError):
+            problems.append(FolderProblem(record_path, "run record is not readable JSON", run))
+        else:
+            if not isinstance(record, dict) or not isinstance(record.get("totals"), dict):
+                problems.append(FolderProblem(record_path, "run record is not an object with scenario, seed and "
+                                                           "totals", run))
+            elif record.get("scenario") != name or not _is_int(record.get("seed")) or record["seed"] != seed:
+                problems.append(FolderProblem(record_path, f"run record names scenario {record.get('scenario')!r} "
+                                                           f"seed {record.get('seed')!r}, not this path's", run))
+        for kind in ("events", "daily"):
+            path = self._path(kind, name, seed, ".parquet")
+            problem = _table_problem(path, name, seed)
+            if problem is not None:
+                problems.append(FolderProblem(path, problem, run))
+        return problems
 
-    def save(self, outcome: RunOutcome) -> None:
-        """Store a run's result: tables first, then the record that marks it complete."""
-        failure = self._path("failures", outcome.name, outcome.seed, ".json")
-        particle = {} if outcome.particle is None else {"particle": outcome.particle}
-        if outcome.error is not None:
-            record = {"scenario": outcome.name, "seed": outcome.seed, **particle, "error": outcome.error,
-                      "traceback": outcome.trace, "seconds": outcome.seconds}
-            atomic_write_text(failure, json.dumps(record, indent=2) + "\n")
-            return
-        atomic_write_bytes(self._path("events", outcome.name, outcome.seed, ".parquet"), outcome.events)
-        atomic_write_bytes(self._path("daily", outcome.name, outcome.seed, ".parquet"), outcome.daily)
-        record = {"scenario": outcome.name, "seed": outcome.seed, **particle, "totals": outcome.totals,
-                  "seconds": outcome.seconds}
-        atomic_write_text(self._path("runs", outcome.name, outcome.seed, ".json"), json.dumps(record, indent=2) + "\n")
-        failure.unlink(missing_ok=True)
+    def inspect(self, scenarios: Collection[str] | None = None) -> FolderState:
+        """Check the folder: every complete run's record and table footers, every failure record.
 
-    def write_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """Write the manifest, extending the folder's batch, or refusing a folder that holds a different one.
+        Args:
+            scenarios: the batch's scenario names (the manifest's); folders of other names are foreign.
 
         Returns:
-            The manifest written: the union of this batch and the folder's.
+            The complete runs (record and both tables sound), the failures no success replaced,
+            and every damaged or foreign file.
+        """
+        problems: list[FolderProblem] = []
+        records = self._listing("runs", ".json", scenarios, problems)
+        failure_records = self._listing("failures", ".json", scenarios, problems)
+        for kind in ("events", "daily"):
+            self._listing(kind, ".parquet", scenarios, problems)  # tables without a record: an interrupted run
+        runs = sorted(records)
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # file reads release the GIL
+            checked = list(pool.map(self._run_problems, runs, [records[run] for run in runs]))
+        complete = set()
+        for run, run_problems in zip(runs, checked, strict=True):
+            problems.extend(run_problems)
+            if not run_problems:
+                complete.add(run)
+        failures = []
+        for run, path in sorted(failure_records.items()):
+            if run in complete:
+                continue
+            try:
+                record = json.loads(path.read_bytes())
+            except (OSError, ValueError):
+                record = None
+            if (not isinstance(record, dict) or record.get("scenario") != run[0] or not _is_int(record.get("seed"))
+                    or record["seed"] != run[1] or not isinstance(record.get("error"), str)):
+                problems.append(FolderProblem(path, "not a failure record (JSON naming this scenario and seed, with "
+                                                    "an error); ignored"))
+                continue
+            failures.append(record)
+        return FolderState(complete, failures, problems)
+
+    def done(self) -> set[tuple[str, int]]:
+        """(scenario, seed) of every complete run whose files are sound."""
+        return self.inspect().complete
+
+    def save(self, outcome: RunOutcome) -> None:
+        """Store a run's result: tables first, then the record that marks it complete.
+
+        Raises:
+            BatchError: a file cannot be written (naming it).
+        """
+        failure = self._path("failures", outcome.name, outcome.seed, ".json")
+        particle = {} if outcome.particle is None else {"particle": outcome.particle}
+        target = failure
+        try:
+            if outcome.error is not None:
+                record = {"scenario": outcome.name, "seed": outcome.seed, **particle, "error": outcome.error,
+                          "traceback": outcome.trace, "seconds": outcome.seconds}
+                atomic_write_text(failure, json.dumps(record, indent=2) + "\n")
+                return
+            target = self._path("events", outcome.name, outcome.seed, ".parquet")
+            atomic_write_bytes(target, outcome.events)
+            target = self._path("daily", outcome.name, outcome.seed, ".parquet")
+            atomic_write_bytes(target, outcome.daily)
+            record = {"scenario": outcome.name, "seed": outcome.seed, **particle, "totals": outcome.totals,
+                      "seconds": outcome.seconds}
+            target = self._path("runs", outcome.name, outcome.seed, ".json")
+            atomic_write_text(target, json.dumps(record, indent=2) + "\n")
+            target = failure
+            failure.unlink(missing_ok=True)
+        except OSError as error:
+            raise BatchError(f"{target}: cannot write ({error.strerror or error})") from None
+
+    def start(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Check the folder can hold this batch, then create it and write the (merged) manifest.
+
+        A folder started by an earlier invocation is extended when its scenarios, base seed and
+        parameter draws are the same: the manifest then records the union of both.
+
+        Returns:
+            The manifest written.
+
+        Raises:
+            BatchError: ``root`` is a file or cannot be written, or holds a different batch;
+                nothing is written then.
         """
         path = self.root / "manifest.json"
+        if self.root.exists() and not self.root.is_dir():
+            raise BatchError(f"{self.root}: is a file; --out needs a folder (a new one, or a batch folder to extend)")
         if path.exists():
             manifest = _merged_manifest(read_manifest(self.root), manifest, path)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-check.{os.getpid()}-0.tmp"  # named so that a kill leaves no litter
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise BatchError(f"{self.root}: cannot write in this folder ({error.strerror or error}); "
+                             "choose another --out") from None
         atomic_write_text(path, json.dumps(manifest, indent=2, default=str) + "\n")
         return manifest
 
@@ -337,17 +508,36 @@ def _merged_manifest(existing: dict[str, Any], manifest: dict[str, Any], path: P
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
-    """A batch folder's manifest; a clear error when it is missing or unreadable."""
+    """A batch folder's manifest; a clear error when it is missing, unreadable or of the wrong shape."""
     path = Path(root) / "manifest.json"
     if not path.is_file():
         raise BatchError(f"{path}: missing; is {root} a batch folder (made by kazsim batch)?")
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(path.read_bytes())
     except json.JSONDecodeError as error:
         raise BatchError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    except (OSError, ValueError) as error:
+        raise BatchError(f"{path}: unreadable ({error})") from None
+    if not isinstance(manifest, dict):
+        raise BatchError(f"{path}: expected a JSON object (a batch manifest), got a JSON {type(manifest).__name__}")
     for key in ("scenarios", "base_seed", "replicates"):
         if key not in manifest:
             raise BatchError(f"{path}: field {key!r} is missing")
+    scenarios = manifest["scenarios"]
+    if not isinstance(scenarios, dict):
+        raise BatchError(f"{path}: field 'scenarios' must be an object mapping scenario names to their settings, "
+                         f"not a JSON {type(scenarios).__name__}")
+    for name, scenario in scenarios.items():
+        if not isinstance(scenario, dict) or not isinstance(scenario.get("digest"), str):
+            raise BatchError(f"{path}: field 'scenarios.{name}' must be an object with a 'digest' string")
+    for key in ("base_seed", "replicates"):
+        if not _is_int(manifest[key]):
+            raise BatchError(f"{path}: field {key!r} must be a whole number, not {manifest[key]!r}")
+    if not isinstance(manifest.get("parameters", {}), dict):
+        raise BatchError(f"{path}: field 'parameters' must be an object, not {manifest['parameters']!r}")
+    seeds = manifest.get("seeds", [])
+    if not isinstance(seeds, list) or not all(_is_int(seed) for seed in seeds):
+        raise BatchError(f"{path}: field 'seeds' must be a list of whole numbers")
     return manifest
 
 
@@ -582,6 +772,11 @@ def _run_dask(
                 submit()
 
 
+def _warn_with_python_warnings(message: str) -> None:
+    """Report a folder problem as a :class:`BatchFolderWarning` (the Python API's default)."""
+    warnings.warn(message, BatchFolderWarning, stacklevel=3)
+
+
 def run_batch(
     scenarios: Sequence[Scenario | str | Path],
     replicates: int = DEFAULT_REPLICATES,
@@ -592,6 +787,7 @@ def run_batch(
     overrides: Iterable[str] = (),
     progress: Callable[[BatchProgress], None] | None = None,
     parameters: str = "posterior",
+    warn: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """Run (or resume, or grow) a batch and return its results.
 
@@ -602,7 +798,7 @@ def run_batch(
         scenarios: scenario objects, files or names.
         replicates: runs per scenario (1 to ``MAX_REPLICATES``); replicate i of every scenario
             uses seed ``base_seed + i``. More replicates into an existing folder add runs.
-        out: the batch folder; runs already recorded there are not run again.
+        out: the batch folder; runs already recorded there are not run again, damaged ones are.
         workers: local worker processes (1 runs in this process; at most ``MAX_WORKERS``); Dask
             workers with ``scheduler="local"``.
         scheduler: ``None`` for local processes, ``"local"`` for a loopback Dask ``LocalCluster``,
@@ -613,14 +809,18 @@ def run_batch(
         parameters: ``posterior`` (draw parameter sets from the scenarios' calibrated posterior,
             the same draw for replicate i of every scenario), ``point`` (the posterior mean) or
             ``scenario`` (the scenario files' own values). Without a posterior: ``scenario``.
+        warn: called with a line for every damaged file (its run is redone) and foreign file
+            (ignored) in the folder; by default a :class:`BatchFolderWarning`.
 
     Returns:
         The whole batch's results (including runs from earlier invocations).
 
     Raises:
-        BatchError: bad sizes, or worker processes that cannot start.
+        BatchError: bad sizes, a folder that is a file, cannot be written or holds another batch,
+            or worker processes that cannot start.
     """
     check_batch_size(replicates, workers, base_seed)
+    warn = warn or _warn_with_python_warnings
     loaded = [s if isinstance(s, Scenario) else load_scenario(s, overrides=list(overrides)) for s in scenarios]
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):
@@ -629,7 +829,7 @@ def run_batch(
     seeds = seeds_for(replicates, base_seed)
     draws, draw_info = parameter_draws(loaded, seeds, parameters)
     identity = _draw_identity(draw_info)
-    folder.write_manifest({
+    manifest = folder.start({
         "kind": "kazsim batch",
         "format": MANIFEST_FORMAT,
         "base_seed": base_seed,
@@ -642,13 +842,15 @@ def run_batch(
         "provenance": provenance(),
     })
     remove_abandoned_temporaries(folder.root)
-    done = folder.done()
+    state = folder.inspect(manifest["scenarios"])
+    for problem in state.problems:
+        warn(f"{problem}; running it again" if problem.run is not None else str(problem))
     particles = draw_info.get("particles", {})
     specs = [
         RunSpec(_with_parameters(s, values), seed, particles.get(str(seed)))
         for seed, values in zip(seeds, draws, strict=True)
         for s in loaded
-        if (s.name, seed) not in done
+        if (s.name, seed) not in state.complete
     ]
     counts = BatchProgress(total=len(seeds) * len(loaded), done=len(seeds) * len(loaded) - len(specs))
 
@@ -670,7 +872,7 @@ def run_batch(
         _run_processes(specs, workers, record)
     elif specs:
         _run_dask(specs, workers, scheduler, record)
-    return load_batch(folder.root, scenarios=names, seeds=seeds)
+    return _load(folder.root, names, seeds)
 
 
 @dataclass(frozen=True)
@@ -686,6 +888,7 @@ class BatchResult:
     manifest: dict[str, Any]
     runs: pd.DataFrame
     failures: list[dict[str, Any]]
+    problems: list[FolderProblem] = field(default_factory=list)
 
     @cached_property
     def events(self) -> pd.DataFrame:
@@ -707,6 +910,9 @@ class BatchResult:
         return [n for n in self.manifest["scenarios"] if n in set(self.runs["scenario"])]
 
 
+REDO_HINT = "run `kazsim batch` with the same arguments to redo the run"
+
+
 def _read_partitioned(root: Path, kind: str, keep: set[tuple[str, int]]) -> pd.DataFrame:
     ordered = sorted(keep)
 
@@ -714,8 +920,9 @@ def _read_partitioned(root: Path, kind: str, keep: set[tuple[str, int]]) -> pd.D
         path = root / kind / f"scenario={run[0]}" / f"seed={run[1]}.parquet"
         try:
             return pq.read_table(path)
-        except (OSError, pa.ArrowInvalid) as error:
-            raise BatchError(f"{path}: unreadable or missing ({error}); re-run the batch command to redo it") from None
+        except (OSError, pa.ArrowException) as error:
+            reason = str(error).splitlines()[0]
+            raise BatchError(f"{path}: unreadable ({reason}); delete it, then {REDO_HINT}") from None
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Parquet reads release the GIL
         tables = list(pool.map(read, ordered))
@@ -727,19 +934,35 @@ def _read_partitioned(root: Path, kind: str, keep: set[tuple[str, int]]) -> pd.D
     return frame
 
 
-def load_batch(root: Path | str, scenarios: Sequence[str] | None = None, seeds: Sequence[int] | None = None) -> BatchResult:
-    """Read a batch folder (complete runs only).
-
-    Raises:
-        BatchError: the manifest is missing or corrupt, or a completed run's table is unreadable.
-    """
-    root = Path(root)
+def _load(root: Path, scenarios: Sequence[str] | None, seeds: Sequence[int] | None) -> BatchResult:
+    """A batch folder's sound complete runs (damaged ones left out, listed in ``problems``)."""
     manifest = read_manifest(root)
-    folder = BatchFolder(root)
+    state = BatchFolder(root).inspect(manifest["scenarios"])
     keep = {
         (name, seed)
-        for name, seed in folder.done()
+        for name, seed in state.complete
         if (scenarios is None or name in scenarios) and (seeds is None or seed in seeds)
     }
     runs = pd.DataFrame(sorted(keep), columns=["scenario", "seed"])
-    return BatchResult(root, manifest, runs, folder.failures())
+    return BatchResult(root, manifest, runs, state.failures, state.problems)
+
+
+def load_batch(
+    root: Path | str, scenarios: Sequence[str] | None = None, seeds: Sequence[int] | None = None
+) -> BatchResult:
+    """Read a batch folder (complete runs only); foreign files are listed in ``problems`` and ignored.
+
+    Raises:
+        BatchError: the manifest is missing, corrupt or of the wrong shape, or a completed run's
+            files are damaged (naming the file).
+    """
+    result = _load(Path(root), scenarios, seeds)
+    damaged = [
+        problem for problem in result.problems
+        if problem.run is not None and (scenarios is None or problem.run[0] in scenarios)
+        and (seeds is None or problem.run[1] in seeds)
+    ]
+    if damaged:
+        others = f" ({len(damaged) - 1} more damaged file(s))" if len(damaged) > 1 else ""
+        raise BatchError(f"{damaged[0]}; {REDO_HINT}{others}")
+    return result

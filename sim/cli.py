@@ -6,11 +6,12 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sim.data import SEEDS_DIR, ObservedData
@@ -26,6 +27,9 @@ app = typer.Typer(
 )
 console = Console(width=None if sys.stdout.isatty() else 160)
 error_console = Console(stderr=True)
+
+if TYPE_CHECKING:
+    from sim.batch import BatchProgress, BatchResult
 
 F = TypeVar("F", bound=Callable)
 
@@ -43,7 +47,7 @@ def reports_input_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except KazsimInputError as error:
-            error_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            error_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
@@ -201,17 +205,30 @@ def batch_progress(description: str):
     )
 
 
-def _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, base_seed, overrides, parameters):
+def print_warning(message: str) -> None:
+    """A warning line on stderr, printed literally (file names may hold brackets)."""
+    error_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def _run_batch_with_progress(
+    scenarios: list[Path], replicates: int, out: Path, workers: int, scheduler: str | None, base_seed: int,
+    overrides: list[str], parameters: str,
+) -> BatchResult:
     from sim.batch import run_batch
 
-    with batch_progress("runs") as bar:
-        task = bar.add_task("runs", total=None, failed=0)
+    bar = batch_progress("runs")
+    task = bar.add_task("runs", total=None, failed=0)
 
-        def show(counts) -> None:
-            bar.update(task, total=counts.total, completed=counts.done + counts.failed, failed=counts.failed)
+    def show(counts: BatchProgress) -> None:
+        bar.start()  # on the first report, once the batch is checked: an input error prints alone
+        bar.update(task, total=counts.total, completed=counts.done + counts.failed, failed=counts.failed)
 
+    try:
         return run_batch(scenarios, replicates=replicates, out=out, workers=workers, scheduler=scheduler,
-                         base_seed=base_seed, overrides=overrides, progress=show, parameters=parameters)
+                         base_seed=base_seed, overrides=overrides, progress=show, parameters=parameters,
+                         warn=print_warning)
+    finally:
+        bar.stop()
 
 
 @app.command()
@@ -236,10 +253,12 @@ def batch(
     check_batch_size(replicates, workers, seed)
     result = _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, seed, set_ or [], parameters)
     per = result.runs.groupby("scenario").size()
-    console.print(f"{out}: " + ", ".join(f"{name} {per.get(name, 0)}/{replicates} runs" for name in result.scenarios))
+    console.print(f"{out}: " + ", ".join(f"{name} {per.get(name, 0)}/{replicates} runs" for name in result.scenarios),
+                  markup=False, highlight=False)
     if result.failures:
         for failure in result.failures:
-            error_console.print(f"[red]failed[/] {failure['scenario']} seed {failure['seed']}: {failure['error']}")
+            error_console.print(f"[red]failed[/] {escape(failure['scenario'])} seed {failure['seed']}: "
+                                f"{escape(failure['error'])}", highlight=False, soft_wrap=True)
         error_console.print(f"{len(result.failures)} run(s) failed; re-run the same command to retry them.")
         sys.exit(1)
 
@@ -281,17 +300,21 @@ def compare(
 
         names = [load_scenario(p).name for p in inputs]
         root = out or Path("batches") / "-vs-".join(names)
-        console.print(f"Running {replicates} paired runs of {', '.join(names)} into {root}")
+        console.print(f"Running {replicates} paired runs of {', '.join(names)} into {root}", markup=False,
+                      highlight=False)
         _run_batch_with_progress(inputs, replicates, root, workers, scheduler, 2011, [], parameters)
     else:
         raise BatchError(f"{' '.join(map(str, inputs))}: expected one batch folder or two or more scenario files")
     result, effects, base = compare_batch(root, baseline)
+    if root is inputs[0]:  # a batch run here has already reported the folder's foreign files
+        for problem in result.problems:
+            print_warning(str(problem))
     console.print(effects_table(effects, base))
     if result.failures:
-        error_console.print(f"[yellow]{len(result.failures)} failed run(s) are excluded; see {root / 'failures'}[/]")
+        print_warning(f"{len(result.failures)} failed run(s) are excluded; see {root / 'failures'}")
     if report is not None:
         write_report(report, result, effects, base, monthly_series(ObservedData().seed_incidents))
-        console.print(f"Wrote {report}")
+        console.print(f"Wrote {report}", markup=False, highlight=False)
 
 
 # Commands defined next to what they drive: calibration (calibration/) and the teaching app.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -133,6 +134,7 @@ def test_compare_reports_missing_or_corrupt_files_with_status_2(tmp_path: Path) 
     victim.write_bytes(b"not parquet")
     corrupt = subprocess.run(compare, cwd=REPO, capture_output=True, text=True)
     assert corrupt.returncode == 2 and victim.name in corrupt.stderr and "Traceback" not in corrupt.stderr
+    assert "kazsim batch` with the same arguments" in corrupt.stderr
     (out / "manifest.json").unlink()
     missing = subprocess.run(compare, cwd=REPO, capture_output=True, text=True)
     assert missing.returncode == 2 and "manifest.json" in missing.stderr and "Traceback" not in missing.stderr
@@ -279,10 +281,10 @@ def test_a_run_that_kills_its_worker_is_tried_three_times_then_recorded_and_the_
     folder = sim.batch.BatchFolder(tmp_path / "b")
     specs = quick_specs(range(2011, 2015))
     sim.batch._run_processes(specs, 2, folder.save, runner=batch_runners.kill_worker_on_victim)
-    complete, failures = folder.done(), folder.failures()
-    assert complete == {(s.name, s.seed) for s in specs} - {batch_runners.VICTIM}
-    assert [(f["scenario"], f["seed"]) for f in failures] == [batch_runners.VICTIM]
-    error = failures[0]["error"]
+    state = folder.inspect()
+    assert state.complete == {(s.name, s.seed) for s in specs} - {batch_runners.VICTIM}
+    assert [(f["scenario"], f["seed"]) for f in state.failures] == [batch_runners.VICTIM]
+    error = state.failures[0]["error"]
     assert "worker process died 3 times running this run" in error and "out-of-memory" in error and "SIGKILL" in error
     attempts = pd.Series(log.read_text().splitlines()).value_counts()
     assert attempts.pop(" ".join(map(str, batch_runners.VICTIM))) == sim.batch.WORKER_ATTEMPTS
@@ -297,11 +299,11 @@ def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path) -> None:
     specs = quick_specs(range(2011, 2013))
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         sim.batch._run_dask(specs, 2, "local", folder.save, runner=batch_runners.kill_worker_on_victim)
-    complete, failures = folder.done(), folder.failures()
-    failed = {(f["scenario"], f["seed"]): f["error"] for f in failures}
+    state = folder.inspect()
+    failed = {(f["scenario"], f["seed"]): f["error"] for f in state.failures}
     assert failed[batch_runners.VICTIM].startswith("KilledWorker: worker process died")
     # Dask also blames a run queued on the dying worker: it fails the same way (retried next time), never silently.
-    assert complete | set(failed) == {(s.name, s.seed) for s in specs}
+    assert state.complete | set(failed) == {(s.name, s.seed) for s in specs}
     assert all(error.startswith("KilledWorker") for error in failed.values())
 
 
@@ -372,6 +374,17 @@ def test_posterior_draw_depends_on_the_seed_alone() -> None:
 # --- damaged and foreign files ----------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 2-scenario, 2-seed batch folder to copy and damage."""
+    out = tmp_path_factory.mktemp("pristine") / "b"
+    run_batch(["baseline_2011", "no_sweeps"], replicates=2, out=out, workers=1, overrides=QUICK)
+    return out
+
+
+BATCH_ARGS = ["baseline_2011", "no_sweeps", "--replicates", "2", "--workers", "1", *(f"--set={o}" for o in QUICK)]
+
+
 def cli(*args: str) -> Result:
     """``kazsim *args`` run in this process."""
     from typer.testing import CliRunner
@@ -379,6 +392,147 @@ def cli(*args: str) -> Result:
     from sim.cli import app
 
     return CliRunner().invoke(app, [*args])
+
+
+def test_a_damaged_parquet_is_redone_by_the_next_batch_then_compare_works(tmp_path: Path, pristine: Path) -> None:
+    out = tmp_path / "b"
+    shutil.copytree(pristine, out)
+    victim = out / "events" / "scenario=no_sweeps" / "seed=2012.parquet"
+    victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])
+    victim_run = ("scenario=no_sweeps", "seed=2012")
+    others = {p: p.read_bytes() for p in out.rglob("seed=*") if (p.parent.name, p.stem) != victim_run}
+    compare = [sys.executable, "-m", "sim.cli", "compare", str(out)]
+    refused = subprocess.run(compare, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and str(victim) in refused.stderr and "Traceback" not in refused.stderr
+    assert "run `kazsim batch` with the same arguments to redo the run" in refused.stderr
+    lines, counts = [], []
+    run_batch(["baseline_2011", "no_sweeps"], replicates=2, out=out, workers=1, overrides=QUICK, warn=lines.append,
+              progress=lambda c: counts.append(c.done))
+    assert len(lines) == 1 and str(victim) in lines[0] and "not a readable Parquet file" in lines[0]
+    assert counts == [3, 4], "exactly the damaged run is run again"
+    assert victim.read_bytes() == (pristine / victim.relative_to(out)).read_bytes()
+    assert len(others) == 9 and all(path.read_bytes() == data for path, data in others.items())
+    assert not list(out.rglob("*.tmp"))
+    ok = subprocess.run(compare, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "warning" not in ok.stderr
+
+
+def _write(path: Path, data: bytes | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+
+
+DAMAGES = {
+    "daily not parquet": ("daily/scenario=baseline_2011/seed=2011.parquet", lambda p, r: _write(p, b"not parquet"),
+                          "not a readable Parquet file"),
+    "events missing": ("events/scenario=baseline_2011/seed=2011.parquet", lambda p, r: p.unlink(), "missing"),
+    "events of another seed": ("events/scenario=baseline_2011/seed=2011.parquet",
+                               lambda p, r: shutil.copy(r / "events/scenario=baseline_2011/seed=2012.parquet", p),
+                               "holds the table of scenario 'baseline_2011' seed 2012"),
+    "record not JSON": ("runs/scenario=baseline_2011/seed=2011.json", lambda p, r: _write(p, "{oops"),
+                        "run record is not readable JSON"),
+    "record of another seed": ("runs/scenario=baseline_2011/seed=2011.json",
+                               lambda p, r: shutil.copy(r / "runs/scenario=baseline_2011/seed=2012.json", p),
+                               "run record names scenario 'baseline_2011' seed 2012"),
+    "record a list": ("runs/scenario=baseline_2011/seed=2011.json", lambda p, r: _write(p, "[1, 2]"),
+                      "run record is not an object"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGES))
+def test_damaged_run_is_reported_and_redone(tmp_path: Path, pristine: Path, case: str) -> None:
+    relative, damage, what = DAMAGES[case]
+    out = tmp_path / "b"
+    shutil.copytree(pristine, out)
+    damage(out / relative, out)
+    refused = cli("compare", str(out))
+    assert refused.exit_code == 2 and relative in refused.output and what in refused.output
+    assert "Traceback" not in refused.output
+    redone = cli("batch", *BATCH_ARGS, "--out", str(out))
+    assert redone.exit_code == 0, redone.output
+    assert f"warning: {out / relative}: {what}" in redone.output and "running it again" in redone.output
+    assert (out / relative).read_bytes() == (pristine / relative).read_bytes() or relative.startswith("runs/")
+    for table, expected in zip(contents(out), contents(pristine), strict=True):
+        pd.testing.assert_frame_equal(table, expected)
+    assert cli("compare", str(out)).exit_code == 0
+
+
+FOREIGN = {  # case: (file written, its content, the path reported, what is said)
+    "record named backup": ("runs/scenario=baseline_2011/seed=backup.json", "{}", None,
+                            "not a seed=<integer>.json file; ignored"),
+    "record with leading zero": ("runs/scenario=baseline_2011/seed=02011.json", "{}", None,
+                                 "not a seed=<integer>.json file; ignored"),
+    "failure not JSON": ("failures/scenario=baseline_2011/seed=2013.json", "oops", None, "not a failure record"),
+    "failure a list": ("failures/scenario=no_sweeps/seed=2013.json", "[1, 2]", None, "not a failure record"),
+    "failure of another run": ("failures/scenario=no_sweeps/seed=2013.json",
+                               '{"scenario": "no_sweeps", "seed": 7, "error": "x"}', None, "not a failure record"),
+    "stray table file": ("events/scenario=baseline_2011/notes.txt", "notes", None,
+                         "not a seed=<integer>.parquet file; ignored"),
+    "stray file in runs": ("runs/stray.txt", "x", None, "not a scenario=<name> folder; ignored"),
+    "unknown scenario": ("runs/scenario=ghost/seed=2011.json", "{}", "runs/scenario=ghost",
+                         "scenario 'ghost' is not in manifest.json; ignored"),
+}
+
+
+@pytest.mark.parametrize("case", list(FOREIGN))
+def test_foreign_files_are_reported_and_ignored(tmp_path: Path, pristine: Path, case: str) -> None:
+    relative, text, reported, what = FOREIGN[case]
+    out = tmp_path / "b"
+    shutil.copytree(pristine, out)
+    _write(out / relative, text)
+    for args in (["batch", *BATCH_ARGS, "--out", str(out)], ["compare", str(out)]):
+        result = cli(*args)
+        assert result.exit_code == 0, result.output
+        assert f"warning: {out / (reported or relative)}: {what}" in result.output
+        assert "Traceback" not in result.output
+    batch = load_batch(out)
+    assert len(batch.runs) == 4 and batch.failures == [] and len(batch.problems) == 1
+    assert (out / relative).read_text() == text
+
+
+@pytest.mark.parametrize(
+    ("manifest", "field"),
+    [("[1, 2]", "expected a JSON object"), ('{"scenarios": [], "base_seed": 2011, "replicates": 2}', "'scenarios'"),
+     ('{"scenarios": {}, "base_seed": "x", "replicates": 2}', "'base_seed'"),
+     ('{"scenarios": {"a": 1}, "base_seed": 1, "replicates": 2}', "'scenarios.a'"),
+     ('{"scenarios": {}, "base_seed": 2011}', "'replicates' is missing")],
+)
+def test_manifest_of_the_wrong_shape_is_an_input_error(
+    tmp_path: Path, pristine: Path, manifest: str, field: str
+) -> None:
+    out = tmp_path / "b"
+    shutil.copytree(pristine, out)
+    (out / "manifest.json").write_text(manifest)
+    before = sorted(out.rglob("*"))
+    for args in (["batch", *BATCH_ARGS, "--out", str(out)], ["compare", str(out)]):
+        result = cli(*args)
+        assert result.exit_code == 2 and "manifest.json" in result.output and field in result.output, result.output
+        assert "Traceback" not in result.output
+    assert sorted(out.rglob("*")) == before and (out / "manifest.json").read_text() == manifest
+
+
+def test_out_that_is_a_file_or_cannot_be_written_is_refused_before_any_run(tmp_path: Path) -> None:
+    a_file = tmp_path / "results.csv"
+    a_file.write_text("x\n")
+    result = cli("batch", *BATCH_ARGS, "--out", str(a_file))
+    assert result.exit_code == 2 and f"{a_file}: is a file; --out needs a folder" in result.output
+    assert a_file.read_text() == "x\n"
+    under_a_file = cli("batch", *BATCH_ARGS, "--out", str(a_file / "b"))
+    assert under_a_file.exit_code == 2 and "cannot write in this folder" in under_a_file.output
+    # /proc/self is a folder even root cannot write in.
+    read_only = cli("batch", *BATCH_ARGS, "--out", "/proc/self")
+    assert read_only.exit_code == 2 and "/proc/self: cannot write in this folder" in read_only.output
+    assert "Traceback" not in result.output + under_a_file.output + read_only.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in read-only folders")
+def test_read_only_out_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    result = cli("batch", *BATCH_ARGS, "--out", str(folder))
+    assert result.exit_code == 2 and "cannot write in this folder" in result.output
+    assert list(folder.iterdir()) == []
 
 
 # --- bounds, file modes, listeners ------------------------------------------------------------------------------
