@@ -41,9 +41,9 @@ def kazsim() -> None:
     """kazsim: militancy and counter-terrorism policing in Kazakhstan, 2011 (agent-based, Mesa)."""
 
 
-def print_error(message: str, label: str = "error") -> None:
+def print_error(message: str, label: str = "error", style: str = "bold red") -> None:
     """One message on stderr, printed literally: text from files and users is never read as markup."""
-    error_console.print(Text.assemble((f"{label}: ", "bold red"), message), highlight=False, soft_wrap=True)
+    error_console.print(Text.assemble((f"{label}: ", style), message), highlight=False, soft_wrap=True)
 
 
 def reports_input_errors(command: F) -> F:
