@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from sim.scenario import MAX_SEED
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
     from calibration.targets import TargetSet
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: Most worker processes a command starts (far more than any one machine's cores).
+MAX_WORKERS = 256
 DEFAULT_DB = RESULTS / "calibration.db"
 
 
@@ -48,11 +53,11 @@ def _observed(targets: Path | None, target_set: TargetSet | None = None) -> dict
 
 
 def sensitivity(
-    r: Annotated[int, typer.Option(help="Morris trajectories (runs = r x (k + 1) x replicates).")] = 6,
-    replicates: Annotated[int, typer.Option(help="Seeds per design point (statistics averaged).")] = 2,
-    sobol_n: Annotated[int, typer.Option(help="Sobol base sample N on the chosen parameters (0 = skip).")] = 32,
-    seed: Annotated[int, typer.Option(help="Seed of the designs and the model runs.")] = 2011,
-    workers: Annotated[int, typer.Option(help="Local worker processes.")] = 2,
+    r: Annotated[int, typer.Option(min=1, max=1000, help="Morris trajectories (runs = r x (k + 1) x replicates).")] = 6,
+    replicates: Annotated[int, typer.Option(min=1, max=100, help="Seeds per design point (statistics averaged).")] = 2,
+    sobol_n: Annotated[int, typer.Option(min=0, max=65536, help="Sobol base sample N on the chosen parameters (0 = skip).")] = 32,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed of the designs and the model runs.")] = 2011,
+    workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="Local worker processes.")] = 2,
     reuse_morris: Annotated[bool, typer.Option(help="Read the Morris table from --out instead of re-running it.")] = False,
     out: Annotated[Path, typer.Option(help="Folder for the tables and the plot.")] = RESULTS,
 ) -> None:
@@ -130,8 +135,8 @@ def _model_time(history, walltime: float, workers: int, scheduler: str | None) -
 
 
 def calibrate(
-    population: Annotated[int, typer.Option(min=1, help="Particles per generation.")] = 200,
-    generations: Annotated[int, typer.Option(min=1, help="Generations to run (more generations when resuming).")] = 5,
+    population: Annotated[int, typer.Option(min=1, max=100_000, help="Particles per generation.")] = 200,
+    generations: Annotated[int, typer.Option(min=1, max=1000, help="Generations to run (more generations when resuming).")] = 5,
     max_walltime: Annotated[float | None, typer.Option(help="Stop after this many minutes.")] = None,
     scheduler: Annotated[str | None, typer.Option(
         help="Dask scheduler address (tcp://host:port), or 'local' for a loopback Dask cluster of --workers "
@@ -148,16 +153,18 @@ def calibrate(
     targets: Annotated[Path | None, typer.Option(
         help="JSON file of observed targets for the window's target set (default: seed incidents).")] = None,
     free: Annotated[str | None, typer.Option(help="Comma-separated free parameters (default: the Morris choice).")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Local worker processes, or Dask workers with --scheduler local.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="Local worker processes, or Dask workers with --scheduler local.")] = 2,
 ) -> None:
     """ABC-SMC calibration of the free parameters against the target statistics (resumable)."""
+    from calibration.abc import CalibrationError, describe_sampler, posterior_frame, posterior_summary
     from calibration.abc import calibrate as run_calibration
-    from calibration.abc import describe_sampler, posterior_frame, posterior_summary
     from calibration.report import plot_marginals, update_summary
     from calibration.simulator import CALIBRATION_OVERRIDES, Simulator
     from calibration.targets import target_set
 
     console, _ = _console()
+    if max_walltime is not None and not (math.isfinite(max_walltime) and max_walltime > 0):
+        raise CalibrationError(f"--max-walltime {max_walltime}: expected a positive number of minutes")
     window = target_set(fit_until)
     out = out or _results_for(window)
     db = db or out / "calibration.db"
@@ -241,12 +248,12 @@ def calibrate_check(
         help="Last day of the window the posterior was fitted to (default: as recorded in the summary.json beside "
              "it, else 2011-12-31). With 2011-09-30 the October-December scores are out of sample.")] = None,
     targets: Annotated[Path | None, typer.Option(help="JSON file of observed targets (default: seed incidents).")] = None,
-    prior_sims: Annotated[int, typer.Option(min=0, help="Prior predictive simulations (also the recovery reference table; 0 = skip).")] = 600,
-    recovery_truths: Annotated[int, typer.Option(min=1, help="Synthetic data sets for the recovery check.")] = 60,
-    ppc_sims: Annotated[int, typer.Option(min=0, help="Posterior predictive simulations, full year, fresh seeds (0 = skip).")] = 200,
-    scale_runs: Annotated[int, typer.Option(min=0, help="Runs per scale for the 1500-vs-5000 check (0 = skip).")] = 0,
-    seed: Annotated[int, typer.Option(help="Seed of the checks.")] = 2011,
-    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 2,
+    prior_sims: Annotated[int, typer.Option(min=0, max=1_000_000, help="Prior predictive simulations (also the recovery reference table; 0 = skip).")] = 600,
+    recovery_truths: Annotated[int, typer.Option(min=1, max=100_000, help="Synthetic data sets for the recovery check.")] = 60,
+    ppc_sims: Annotated[int, typer.Option(min=0, max=1_000_000, help="Posterior predictive simulations, full year, fresh seeds (0 = skip).")] = 200,
+    scale_runs: Annotated[int, typer.Option(min=0, max=100_000, help="Runs per scale for the 1500-vs-5000 check (0 = skip).")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed of the checks.")] = 2011,
+    workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="Local worker processes.")] = 2,
     out: Annotated[Path | None, typer.Option(
         help="Folder whose summary.json receives the results (default: the posterior's folder).")] = None,
 ) -> None:

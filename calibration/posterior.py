@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pandas as pd
 
 from sim.errors import DataError
 from sim.parameters import BY_NAME
+from sim.textfiles import UnreadableFile, read_text, safe_repr
 
 WEIGHT_TOLERANCE = 1e-6
 
@@ -31,11 +33,13 @@ def load_posterior(path: Path | str) -> pd.DataFrame:
         PosteriorError: naming the file, the line (1 = header) and the column at fault.
     """
     path = Path(path)
-    if not path.is_file():
-        raise PosteriorError(path, None, None, "posterior file not found")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        text = read_text(path)
+    except UnreadableFile as error:
+        raise PosteriorError(path, None, None, f"posterior file {error.problem.removeprefix('file ')}") from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
         raise PosteriorError(path, None, None, f"not a readable CSV ({str(error).strip()})") from None
     columns = list(frame.columns)
     if columns[:2] != ["particle", "weight"]:
@@ -58,11 +62,11 @@ def load_posterior(path: Path | str) -> pd.DataFrame:
             try:
                 value = float(text)
             except ValueError:
-                raise PosteriorError(path, line, column, f"not a number ({text!r})") from None
+                raise PosteriorError(path, line, column, f"not a number ({safe_repr(text)})") from None
             if not math.isfinite(value):
-                raise PosteriorError(path, line, column, f"not a finite number ({text!r})")
+                raise PosteriorError(path, line, column, f"not a finite number ({safe_repr(text)})")
             if column == "particle" and value != int(value):
-                raise PosteriorError(path, line, column, f"particle ids are integers (got {text!r})")
+                raise PosteriorError(path, line, column, f"particle ids are integers (got {safe_repr(text)})")
             if column == "weight" and value < 0:
                 raise PosteriorError(path, line, column, f"negative weight {value:g}")
             if column in BY_NAME:

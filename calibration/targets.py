@@ -26,6 +26,7 @@ import pandas as pd
 
 from sim.errors import KazsimInputError
 from sim.events import ATTACK_KINDS, monthly_series, regional_series
+from sim.textfiles import UnreadableFile, read_text, safe_repr
 
 #: name -> why it is a target (short; the long version is in docs/calibration.md).
 TARGETS: dict[str, str] = {
@@ -212,12 +213,14 @@ def load_targets(path: Path | str, names: dict[str, str] | tuple[str, ...] = tup
     non-negative number; other keys are ignored. A ``summary.json`` is read through its ``observed``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise TargetError(f"{path}: target file not found")
     try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        data = json.loads(read_text(path))
+    except UnreadableFile as error:
+        raise TargetError(f"{path}: target file {error.problem.removeprefix('file ')}") from None
+    except json.JSONDecodeError as error:
         raise TargetError(f"{path}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise TargetError(f"{path}: not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise TargetError(f"{path}: expected a JSON object mapping target names to numbers")
     if "targets" in data and isinstance(data["targets"], dict) and isinstance(data.get("observed"), dict):
@@ -227,7 +230,8 @@ def load_targets(path: Path | str, names: dict[str, str] | tuple[str, ...] = tup
         if name not in data:
             raise TargetError(f"{path}: target {name!r} is missing")
         value = data[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
-            raise TargetError(f"{path}: target {name!r} must be a non-negative number (got {value!r})")
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or abs(value) > 1e12 or not np.isfinite(value) or value < 0:
+            raise TargetError(f"{path}: target {name!r} must be a non-negative number (got {safe_repr(value)})")
         out[name] = float(value)
     return out

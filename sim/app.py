@@ -1,7 +1,8 @@
 """The live page: kazsim on Mesa's SolaraViz (visualisation only; the models live elsewhere).
 
-Serve it with ``kazsim demo`` (or ``solara run sim.app --host 127.0.0.1`` from the repository root;
-without internet access run ``.ci/browser-deps.sh`` once for the front-end files). The page shows
+Serve it with ``kazsim demo``, which first fetches Solara's front-end files into its local cache if
+they are missing (sim/frontend.py), or with ``solara run sim.app --host 127.0.0.1`` from the repository
+root (offline, after ``python -m sim.frontend``). The page shows
 
 * a map of Kazakhstan's grid: region boundaries, civilians shaded by the share of open
   sympathisers in each cell, police units, militant cells, and the incidents of the last days;
@@ -134,12 +135,17 @@ def scenario_from_controls(scenario: Any, controls: dict[str, Any], seed: Any = 
         if name == "law_date":
             if not isinstance(value, str) or not DATE_PATTERN.fullmatch(value.strip()):
                 raise ScenarioError(path, field, f"expected a date as YYYY-MM-DD (got {str(value)[:80]!r})")
-            value = value.strip()
+            try:
+                value = dt.date.fromisoformat(value.strip())
+            except ValueError:
+                raise ScenarioError(path, field, f"expected a real date as YYYY-MM-DD (got {value.strip()!r})") from None
         elif isinstance(start, bool):
             if not isinstance(value, bool):
                 raise ScenarioError(path, field, f"expected on or off (got {str(value)[:80]!r})")
         elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ScenarioError(path, field, f"expected a finite number (got {str(value)[:80]!r})")
+        elif isinstance(start, int) and isinstance(value, float) and value.is_integer():
+            value = int(value)  # an integer slider may report 40.0
         node = data
         for part in parents:
             node = node[part]

@@ -38,6 +38,8 @@ OUTCOMES: dict[str, bool | None] = {
     "members_at_end": True,
 }
 CONFIDENCE = 0.90
+#: Report formats by file suffix.
+REPORT_FORMATS: dict[str, str] = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
 
 
 def outcomes_per_run(batch: BatchResult) -> pd.DataFrame:
@@ -230,6 +232,8 @@ def write_report(path: Path, batch: BatchResult, effects: list[Effect], baseline
     from sim.provenance import atomic_write_text
 
     path = Path(path)
+    if path.suffix.lower() not in REPORT_FORMATS:
+        raise BatchError(f"{path}: the suffix picks the report's format; expected one of {', '.join(REPORT_FORMATS)}")
     images = {
         "attacks per month": band_plot(batch, observed, "attacks"),
         "deaths per month": band_plot(batch, observed, "deaths_total"),
@@ -254,7 +258,7 @@ def write_report(path: Path, batch: BatchResult, effects: list[Effect], baseline
         f"effects; p_worse is the share of seeds where the counterfactual is higher (ties half). kazsim "
         f"{provenance.get('kazsim_version', '?')}, revision {provenance.get('git_revision', '?')}."
     )
-    if path.suffix.lower() in (".md", ".markdown"):
+    if REPORT_FORMATS[path.suffix.lower()] == "markdown":
         folder = path.with_suffix("")
         folder = folder.parent / f"{folder.name}_files"
         folder.mkdir(parents=True, exist_ok=True)

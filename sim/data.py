@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,15 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sim.errors import DataError
 from sim.events import EVENT_COLUMNS, KINDS, is_seed_documented, normalise_events
+from sim.textfiles import UnreadableFile, read_text, safe_repr
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
-NonNegativeInt = Annotated[int, Field(ge=0)]
+NonNegativeInt = Annotated[int, Field(ge=0, le=100_000)]
 Kind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
 
 
 class _Row(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, allow_inf_nan=False, str_max_length=20_000)
 
 
 class SourceRow(_Row):
@@ -88,12 +90,12 @@ class RegionRow(_Row):
 
     region: Annotated[str, Field(min_length=1)]
     admin_centre: Annotated[str, Field(min_length=1)]
-    population: Annotated[int, Field(gt=0)]
+    population: Annotated[int, Field(gt=0, le=100_000_000)]
     population_date: dt.date
     population_source: Annotated[str, Field(min_length=1)]
     centre_lat: Annotated[float, Field(ge=40.0, le=56.0)]
     centre_lon: Annotated[float, Field(ge=46.0, le=88.0)]
-    area_km2: Annotated[float, Field(gt=0)]
+    area_km2: Annotated[float, Field(gt=0, le=3_000_000)]
 
 
 def read_rows(path: Path, model: type[_Row]) -> list[_Row]:
@@ -109,10 +111,9 @@ def read_rows(path: Path, model: type[_Row]) -> list[_Row]:
     Raises:
         DataError: naming the file, the line and the column of the first problem found.
     """
-    if not path.is_file():
-        raise DataError(path, None, None, "file not found")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
+    text = _text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         header = reader.fieldnames or []
         missing = [name for name in model.model_fields if name not in header]
         if missing:
@@ -128,8 +129,18 @@ def read_rows(path: Path, model: type[_Row]) -> list[_Row]:
                 first = error.errors()[0]
                 column = str(first["loc"][0]) if first["loc"] else None
                 value = record.get(column) if column else None
-                raise DataError(path, line, column, f"{first['msg']} (got {value!r})") from None
+                raise DataError(path, line, column, f"{first['msg']} (got {safe_repr(value)})") from None
+    except csv.Error as error:
+        raise DataError(path, reader.line_num or None, None, f"not readable as CSV ({error})") from None
     return rows
+
+
+def _text(path: Path) -> str:
+    """A seed file's text; any unreadable file (missing, binary, not UTF-8, huge) is a :class:`DataError`."""
+    try:
+        return read_text(path)
+    except UnreadableFile as error:
+        raise DataError(path, None, None, error.problem) from None
 
 
 def _frame(rows: list[_Row]) -> pd.DataFrame:
@@ -153,7 +164,7 @@ def load_regions(path: Path) -> pd.DataFrame:
         if row.region in seen:
             raise DataError(path, line, "region", f"duplicate region {row.region!r}")
         seen.add(row.region)
-    full = pd.read_csv(path, dtype=str, keep_default_na=False)
+    full = pd.read_csv(io.StringIO(_text(path)), dtype=str, keep_default_na=False)
     typed = _frame(rows)
     for column in typed.columns:
         full[column] = typed[column]
@@ -236,23 +247,32 @@ class ObservedData:
         row = self.sources[self.sources["id"] == source_id]
         if row.empty:
             raise DataError(self.seeds_dir / "sources.csv", None, "id", f"unknown source id {source_id!r}")
-        return (self.seeds_dir / row.iloc[0]["file"]).read_text(encoding="utf-8")
+        return _text(self.seeds_dir / row.iloc[0]["file"])
 
     @cached_property
     def boundaries(self) -> dict:
         """The regions' boundary polygons (GeoJSON FeatureCollection)."""
         path = self.seeds_dir / "region_boundaries.geojson"
-        if not path.is_file():
-            raise DataError(path, None, None, "file not found")
         try:
-            collection = json.loads(path.read_text(encoding="utf-8"))
+            collection = json.loads(_text(path))
         except json.JSONDecodeError as error:
             raise DataError(path, error.lineno, None, f"not valid JSON: {error.msg}") from None
+        except RecursionError:
+            raise DataError(path, None, None, "not valid JSON: nested too deeply") from None
+        features = collection.get("features") if isinstance(collection, dict) else None
+        if not isinstance(features, list):
+            raise DataError(path, None, "features", "expected a GeoJSON FeatureCollection with a list of features")
         known = set(self.regions["region"])
-        for number, feature in enumerate(collection.get("features", []), start=1):
-            region = feature.get("properties", {}).get("region")
+        for number, feature in enumerate(features, start=1):
+            where = f"features[{number}]"
+            properties = feature.get("properties") if isinstance(feature, dict) else None
+            region = properties.get("region") if isinstance(properties, dict) else None
             if region not in known:
-                raise DataError(path, None, f"features[{number}].properties.region", f"unknown region {region!r}")
+                raise DataError(path, None, f"{where}.properties.region", f"unknown region {safe_repr(region)}")
+            geometry = feature.get("geometry")
+            if not (isinstance(geometry, dict) and geometry.get("type") in ("Polygon", "MultiPolygon")
+                    and isinstance(geometry.get("coordinates"), list)):
+                raise DataError(path, None, f"{where}.geometry", "expected a Polygon or MultiPolygon geometry")
         return collection
 
     def validate(self) -> None:

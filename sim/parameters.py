@@ -1,7 +1,7 @@
 """Every behavioural parameter of the national model, in one place.
 
-Each parameter has a unit, a default, hard bounds (what is meaningful at all, enforced on
-load) and a plausible range (what the literature or the 2011 record makes credible; these
+Each parameter has a unit, a default, hard bounds (what is meaningful at all and keeps a run
+within memory and minutes; finite, enforced on load) and a plausible range (what the literature or the 2011 record makes credible; these
 are the calibration priors). ``source`` says where the default and range come from; keys such
 as ``K-epsteinPM`` refer to ``seeds/reference/domain-2011.md`` §8.
 """
@@ -30,7 +30,6 @@ def _p(name, default, unit, bounds, plausible, source, description, integer=Fals
 
 
 PROBABILITY = (0.0, 1.0)
-NON_NEGATIVE = (0.0, float("inf"))
 
 PARAMETERS: tuple[Parameter, ...] = (
     # --- Civilians: Epstein's core ---------------------------------------------------------
@@ -62,16 +61,16 @@ PARAMETERS: tuple[Parameter, ...] = (
     # --- Radicalisation and cells -----------------------------------------------------------
     _p("radicalisation_rate", 0.002, "1/day", PROBABILITY, (0.0005, 0.01), "assumption (Genkin & Gutfraind, K-genkin)",
        "daily probability that a sympathising group is drawn into the recruit stage near a cell"),
-    _p("cell_formation_rate", 5.0e-8, "cells per sympathiser-day", NON_NEGATIVE, (1e-8, 2e-7),
+    _p("cell_formation_rate", 5.0e-8, "cells per sympathiser-day", (0.0, 1e-5), (1e-8, 2e-7),
        "order of magnitude: 6-10 groups active in 2011 (domain notes §1) from ~0.4 million sympathisers",
        "hazard that a new cell forms, per sympathiser per day"),
-    _p("recruitment_rate", 0.02, "members per cell-day", NON_NEGATIVE, (0.005, 0.08),
+    _p("recruitment_rate", 0.02, "members per cell-day", (0.0, 1.0), (0.005, 0.08),
        "assumption: 2011 groups of 5-12 members formed within months (S4, K-RUwikiTemir)",
        "daily rate at which a cell gains a member from recruit-stage groups nearby"),
     _p("initial_members", 3, "people", (1, 50), (2, 6), "assumption", "members of a newly formed cell", integer=True),
     _p("split_size", 12, "people", (2, 200), (8, 20), "K-RUwikiTemir: Temir group of 12",
        "a cell larger than this splits in two", integer=True),
-    _p("resource_gain", 0.02, "capability per member-day", NON_NEGATIVE, (0.005, 0.05), "assumption",
+    _p("resource_gain", 0.02, "capability per member-day", (0.0, 1.0), (0.005, 0.05), "assumption",
        "daily growth of a cell's capability per member (weapons, money, skills)"),
     _p("attack_rate", 0.02, "1/day", PROBABILITY, (0.005, 0.08),
        "order of magnitude set to ~8 militant attacks in 2011 (seeds/incidents.csv)",
@@ -95,24 +94,24 @@ PARAMETERS: tuple[Parameter, ...] = (
        "share of attacks that kill at least one victim (attackers' own deaths aside)"),
     _p("attacker_death_share", 0.3, "1", PROBABILITY, (0.1, 0.6), "2011 record: 1 of 3 armed attacks (Taraz) ended "
        "with the attacker dead", "probability that an armed attacker or bomber (not suicide) dies in the attack"),
-    _p("injuries_per_death", 0.3, "people per death", NON_NEGATIVE, (0.1, 1.0),
+    _p("injuries_per_death", 0.3, "people per death", (0.0, 10.0), (0.1, 1.0),
        "2011 record: 5 injured against 16 deaths in seed-documented militant attacks (seeds/incidents.csv)",
        "mean injured per person killed in an attack (Poisson)"),
-    _p("contagion_jump", 0.8, "1", NON_NEGATIVE, (0.0, 2.0), "K-porter; K-braithwaite: attacks cluster in time",
+    _p("contagion_jump", 0.8, "1", (0.0, 10.0), (0.0, 2.0), "K-porter; K-braithwaite: attacks cluster in time",
        "increase of the national attack hazard multiplier after each attack"),
     _p("contagion_decay_days", 20.0, "days", (0.1, 1000.0), (5.0, 60.0), "K-braithwaite: decay within weeks",
        "e-folding time of the contagion excitation"),
-    _p("deterrence", 0.2, "1 per (officers per 1000 people)", NON_NEGATIVE, (0.0, 2.0),
+    _p("deterrence", 0.2, "1 per (officers per 1000 people)", (0.0, 10.0), (0.0, 2.0),
        "K-epsteinPM; Operation Motorman deterrence (K-ojp)",
        "attack hazard is multiplied by exp(-deterrence * local police per 1000 people)"),
     # --- Police -----------------------------------------------------------------------------
     _p("police_per_100k", 445.0, "officers per 100,000 people", (1.0, 5000.0), (300.0, 550.0),
        "K-azh5078, K-kstnews: 445-448 per 100,000", "patrol police density, allocated by population"),
-    _p("patrol_unit_size", 500, "officers", (1, 100000), (100, 2000), "assumption: a district department",
+    _p("patrol_unit_size", 500, "officers", (50, 100000), (100, 2000), "assumption: a district department",
        "officers per PoliceUnit agent", integer=True),
     _p("special_units", 3, "units", (0, 50), (2, 5), "K-kt, K-EN63800: Arystan (KNB), Arlan, Berkut (MVD)",
        "special-forces units (based in Almaty, Astana, Aktobe)", integer=True),
-    _p("tip_rate", 0.01, "intelligence per member-day at full informing", NON_NEGATIVE, (0.002, 0.05),
+    _p("tip_rate", 0.01, "intelligence per member-day at full informing", (0.0, 1.0), (0.002, 0.05),
        "assumption (Kalyvas: selective violence needs denunciations, K-kalyvasSum)",
        "daily intelligence per cell member, times the informing share of people within vision"),
     _p("inform_propensity_mean", 0.3, "1", PROBABILITY, (0.1, 0.6), "assumption",
@@ -129,7 +128,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("targeted_arrest_rate", 0.02, "1/day", PROBABILITY, (0.005, 0.1),
        "2011 record: arrests announced 9 Nov (3) and 30 Nov (6) after investigations (S2, S4)",
        "daily probability of targeted arrests on a cell known to police but below the raid threshold"),
-    _p("attack_intel", 0.35, "intelligence", NON_NEGATIVE, (0.1, 1.0),
+    _p("attack_intel", 0.35, "intelligence", (0.0, 10.0), (0.1, 1.0),
        "2011 record: most attackers' groups were found within weeks (Taraz, Almaty)",
        "intelligence police gain on a cell from each attack it carries out"),
     _p("intel_decay_days", 60.0, "days", (1.0, 10000.0), (20.0, 180.0), "assumption", "e-folding time of stale intelligence"),

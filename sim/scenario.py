@@ -1,24 +1,64 @@
-"""Scenario files: ``scenarios/*.toml``, validated on load.
+"""Scenario files: ``scenarios/*.toml``, validated strictly on load.
 
 A scenario states a period, a scale, parameter values, the policy levers and a seed. It may
 ``extend`` another scenario file and then states only what differs. ``--set key=value``
 overrides any field by its dotted path (``legitimacy=0.7``, ``levers.religion_law.enabled=false``).
+
+Validation is strict: a number is never read from a string or a boolean, a date never from a
+number, no value is NaN or infinite, and every size has an upper bound that keeps one run within
+an ordinary machine's memory and a few minutes (the limits below, listed in ``scenarios/README.md``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from sim.data import ObservedData
 from sim.errors import KazsimInputError
 from sim.parameters import PARAMETERS
+from sim.textfiles import UnreadableFile, read_text, safe_repr
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+#: Dates a scenario may use: the model is of 2011; a decade either side leaves room for what-ifs.
+FIRST_DATE = dt.date(2000, 1, 1)
+LAST_DATE = dt.date(2030, 12, 31)
+#: Longest simulated period, in days (ten years; a default-scale year takes well under a second).
+MAX_DAYS = 3660
+#: Largest seed (seeds are unsigned 32-bit integers, as in most random-number libraries).
+MAX_SEED = 2**32 - 1
+#: Finest scale: 20 people per civilian group gives ~820,000 groups (about 1 GB and 5 s a year).
+MIN_PEOPLE_PER_AGENT = 20
+#: How many files an ``extends`` chain may pass through, and how deeply tables and arrays may nest.
+MAX_EXTENDS_DEPTH = 16
+MAX_NESTING = 6
+MAX_OVERRIDES = 200
+KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,5}$")
+
+EXPECTED = {
+    "float_type": "expected a number",
+    "int_type": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "bool_type": "expected true or false",
+    "date_type": "expected a date such as 2011-10-25",
+    "date_parsing": "expected a date such as 2011-10-25",
+    "date_from_datetime_parsing": "expected a date such as 2011-10-25",
+    "date_from_datetime_inexact": "expected a date such as 2011-10-25 (no time of day)",
+    "finite_number": "expected a finite number",
+    "string_type": "expected text",
+    "list_type": "expected a list",
+    "model_type": "expected a table",
+    "dict_type": "expected a table",
+}
 
 
 class ScenarioError(KazsimInputError):
@@ -32,38 +72,40 @@ class ScenarioError(KazsimInputError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _parameter_field(p) -> tuple[type, Any]:
     low, high = p.bounds
-    constraints = {"ge": low} if low != float("-inf") else {}
-    if high != float("inf"):
-        constraints["le"] = high
     kind = int if p.integer else float
-    return Annotated[kind, Field(description=f"{p.description} [{p.unit}]", **constraints)], (
+    return Annotated[kind, Field(description=f"{p.description} [{p.unit}]", ge=low, le=high)], (
         int(p.default) if p.integer else float(p.default)
     )
 
 
 Parameters = create_model(
     "Parameters",
-    __config__=ConfigDict(extra="forbid", frozen=True),
+    __config__=ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False),
     **{p.name: _parameter_field(p) for p in PARAMETERS},
 )
 Parameters.__doc__ = "Behavioural parameters (see ``sim.parameters`` for units, ranges and sources)."
+
+Date = Annotated[dt.date, Field(ge=FIRST_DATE, le=LAST_DATE)]
+RegionName = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class Period(_Strict):
     """The simulated period; one step is one day."""
 
-    start: dt.date = dt.date(2011, 1, 1)
-    end: dt.date = dt.date(2011, 12, 31)
+    start: Date = dt.date(2011, 1, 1)
+    end: Date = dt.date(2011, 12, 31)
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
+        if self.days > MAX_DAYS:
+            raise ValueError(f"{self.days} days from {self.start} to {self.end}; expected at most {MAX_DAYS}")
         return self
 
     @property
@@ -75,8 +117,8 @@ class Period(_Strict):
 class Scale(_Strict):
     """Resolution of the national model."""
 
-    people_per_agent: Annotated[int, Field(ge=1)] = 1500
-    cell_degrees: Annotated[float, Field(gt=0.05, le=5.0)] = 0.75
+    people_per_agent: Annotated[int, Field(ge=MIN_PEOPLE_PER_AGENT, le=1_000_000)] = 1500
+    cell_degrees: Annotated[float, Field(ge=0.1, le=5.0)] = 0.75
 
 
 class Lever(_Strict):
@@ -84,55 +126,57 @@ class Lever(_Strict):
     in the listed ``regions`` only (default: everywhere)."""
 
     enabled: bool = True
-    start: dt.date | None = None
-    end: dt.date | None = None
-    regions: list[str] | None = None
+    start: Date | None = None
+    end: Date | None = None
+    regions: Annotated[list[RegionName], Field(max_length=16)] | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Lever:
         if self.start and self.end and self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
+        if self.regions is not None and len(set(self.regions)) != len(self.regions):
+            raise ValueError("a region is listed twice")
         return self
 
 
 class ReligionLaw(Lever):
     """The October 2011 law on religious activity (re-registration, bans on unregistered worship)."""
 
-    start: dt.date | None = dt.date(2011, 10, 25)
-    hardship_increase: Annotated[float, Field(ge=0.0, le=1.0)] = 0.25
-    legitimacy_drop: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
-    ramp_days: Annotated[float, Field(ge=0.0)] = 30.0
+    start: Date | None = dt.date(2011, 10, 25)
+    hardship_increase: Probability = 0.25
+    legitimacy_drop: Probability = 0.15
+    ramp_days: Annotated[float, Field(ge=0.0, le=MAX_DAYS)] = 30.0
 
 
 class RaidPolicy(Lever):
     """Raids by special forces on cells the police have located."""
 
-    intel_threshold: Annotated[float, Field(gt=0.0)] = 1.0
+    intel_threshold: Annotated[float, Field(gt=0.0, le=1000.0)] = 1.0
     lethality: Probability = 0.5
     surrender: Probability = 0.2
-    security_risk: Annotated[float, Field(ge=0.0)] = 0.15
+    security_risk: Annotated[float, Field(ge=0.0, le=10.0)] = 0.15
 
 
 class SweepPolicy(Lever):
     """Detention sweeps in a region after an attack there."""
 
     probability: Probability = 0.5
-    size: Annotated[int, Field(ge=0)] = 40
+    size: Annotated[int, Field(ge=0, le=100_000)] = 40
     precision: Probability = 0.15
-    max_delay_days: Annotated[int, Field(ge=1)] = 14
+    max_delay_days: Annotated[int, Field(ge=1, le=365)] = 14
 
 
 class PatrolPolicy(Lever):
     """Intensity of ordinary patrols (1 = the 2011 level)."""
 
-    intensity: Annotated[float, Field(ge=0.0)] = 1.0
+    intensity: Annotated[float, Field(ge=0.0, le=100.0)] = 1.0
 
 
 class InformantPolicy(Lever):
     """Community policing: more tips from civilians, fewer grievances against police."""
 
-    tip_multiplier: Annotated[float, Field(ge=0.0)] = 1.0
-    legitimacy_gain: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    tip_multiplier: Annotated[float, Field(ge=0.0, le=1000.0)] = 1.0
+    legitimacy_gain: Probability = 0.0
 
 
 class Levers(_Strict):
@@ -148,16 +192,16 @@ class Levers(_Strict):
 class EpsteinSettings(_Strict):
     """Epstein (2002) Model 1 on a torus, one agent per cell (docking mode)."""
 
-    width: Annotated[int, Field(ge=3)] = 40
-    height: Annotated[int, Field(ge=3)] = 40
+    width: Annotated[int, Field(ge=3, le=500)] = 40
+    height: Annotated[int, Field(ge=3, le=500)] = 40
     citizen_density: Probability = 0.7
     cop_density: Probability = 0.04
-    citizen_vision: Annotated[int, Field(ge=1)] = 7
-    cop_vision: Annotated[int, Field(ge=1)] = 7
+    citizen_vision: Annotated[int, Field(ge=1, le=20)] = 7
+    cop_vision: Annotated[int, Field(ge=1, le=20)] = 7
     legitimacy: Probability = 0.82
-    max_jail_term: Annotated[int, Field(ge=0)] = 30
-    active_threshold: Annotated[float, Field(ge=0.0)] = 0.1
-    arrest_prob_constant: Annotated[float, Field(ge=0.0)] = 2.3
+    max_jail_term: Annotated[int, Field(ge=0, le=100_000)] = 30
+    active_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+    arrest_prob_constant: Annotated[float, Field(ge=0.0, le=100.0)] = 2.3
     movement: bool = True
 
     @model_validator(mode="after")
@@ -170,21 +214,21 @@ class EpsteinSettings(_Strict):
 class Scenario(_Strict):
     """A complete, validated scenario."""
 
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
-    description: str = ""
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: Annotated[str, Field(max_length=20_000)] = ""
     model: Literal["national", "epstein"] = "national"
-    seed: Annotated[int, Field(ge=0)] = 2011
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 2011
     period: Period = Period()
     scale: Scale = Scale()
     parameters: Parameters = Parameters()  # type: ignore[valid-type]
     levers: Levers = Levers()
     epstein: EpsteinSettings = EpsteinSettings()
-    posterior: str | None = Field(
+    posterior: Annotated[str, Field(min_length=1, max_length=4096)] | None = Field(
         default=None, description="calibrated posterior (CSV of weighted particles) that batches draw parameters from"
     )
 
     def resolved(self) -> dict[str, Any]:
-        """Every value the run uses, for provenance (JSON-ready)."""
+        """Every value the run uses, for provenance (JSON-ready; :func:`scenario_from_resolved` reads it back)."""
         return self.model_dump(mode="json")
 
 
@@ -198,24 +242,63 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    if path in chain:
-        raise ScenarioError(path, "extends", "scenarios extend each other in a cycle")
-    if not path.is_file():
-        raise ScenarioError(path, None, "file not found")
+def _check_structure(value: Any, path: Path, where: str = "", depth: int = 0) -> None:
+    """Refuse nesting deeper than ``MAX_NESTING`` and integers wider than 64 bits, naming the field."""
+    if depth > MAX_NESTING:
+        raise ScenarioError(path, where or None, f"tables or arrays nested more than {MAX_NESTING} deep")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_structure(item, path, f"{where}.{key}" if where else str(key), depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_structure(item, path, f"{where}.{index}", depth + 1)
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 63:
+        raise ScenarioError(path, where or None, f"{safe_repr(value)} does not fit a 64-bit integer")
+
+
+def _parse_toml(text: str, path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(path, None, f"not valid TOML: {error}") from None
-    if isinstance(raw.get("posterior"), str):
+    except RecursionError:
+        raise ScenarioError(path, None, f"tables or arrays nested more than {MAX_NESTING} deep") from None
+    except ValueError:  # an integer of thousands of digits: Python refuses to convert it
+        raise ScenarioError(path, None, "holds an integer of more than 4,300 digits; expected a number that fits "
+                                        "64 bits") from None
+    _check_structure(raw, path)
+    return raw
+
+
+def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A scenario file's table with its ``extends`` chain merged in; errors name the file at fault."""
+    try:
+        text = read_text(path)
+    except UnreadableFile as error:
+        if not chain:
+            raise ScenarioError(path, None, error.problem) from None
+        raise ScenarioError(chain[-1], "extends", f"{path} {error.problem}") from None
+    raw = _parse_toml(text, path)
+    if isinstance(raw.get("posterior"), str) and raw["posterior"]:
         # A posterior path is relative to the file that names it, so extending scenarios inherit it intact.
-        raw["posterior"] = str((path.parent / raw["posterior"]).resolve())
+        try:
+            raw["posterior"] = str((path.parent / raw["posterior"]).resolve())
+        except (OSError, ValueError) as error:
+            raise ScenarioError(path, "posterior", f"not a usable path ({error})") from None
     parent = raw.pop("extends", None)
     if parent is None:
         return raw
-    if not isinstance(parent, str):
-        raise ScenarioError(path, "extends", "expected the path of another scenario file")
-    base = _read_toml((path.parent / parent).resolve(), (*chain, path))
+    if not isinstance(parent, str) or not parent.strip() or len(parent) > 4096:
+        raise ScenarioError(path, "extends", f"expected the path of another scenario file (got {safe_repr(parent)})")
+    try:
+        parent_path = (path.parent / parent).resolve()
+    except (OSError, ValueError) as error:
+        raise ScenarioError(path, "extends", f"not a usable path {safe_repr(parent)} ({error})") from None
+    if parent_path == path or parent_path in chain:
+        raise ScenarioError(path, "extends", f"scenarios extend each other in a cycle (through {parent_path.name})")
+    if len(chain) + 1 >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(path, "extends", f"a chain of more than {MAX_EXTENDS_DEPTH} files; expected fewer")
+    base = _read_toml(parent_path, (*chain, path))
     base.pop("description", None)
     return _merge(base, raw)
 
@@ -223,46 +306,97 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
 def _parse_value(text: str) -> Any:
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
         return text
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str], origin: Path) -> dict[str, Any]:
-    """Apply ``key=value`` overrides; a bare parameter name means ``parameters.<name>``."""
+def apply_overrides(data: dict[str, Any], overrides: list[str], origin: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Apply ``key=value`` overrides; a bare parameter name means ``parameters.<name>``.
+
+    Returns:
+        The merged data, and for each overridden field (dotted path) the override that set it, as shown
+        in error messages.
+    """
+    if len(overrides) > MAX_OVERRIDES:
+        raise ScenarioError(origin, None, f"{len(overrides)} --set overrides; expected at most {MAX_OVERRIDES}")
     result = _merge({}, data)
     names = {p.name for p in PARAMETERS}
+    given: dict[str, str] = {}
     for item in overrides:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ScenarioError(origin, item, "an override must look like key=value")
+            raise ScenarioError(origin, None, f"--set {safe_repr(item)}: expected key=value")
+        if not KEY_PATTERN.fullmatch(key):
+            raise ScenarioError(origin, None, f"--set {safe_repr(item)}: expected a dotted key such as "
+                                              "levers.sweeps.enabled")
         path = ["parameters", key] if key in names else key.split(".")
         node = result
-        for part in path[:-1]:
+        for depth, part in enumerate(path[:-1]):
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ScenarioError(origin, key, "is not a table and cannot hold sub-keys")
-        node[path[-1]] = _parse_value(text.strip())
-    return result
+                raise ScenarioError(origin, ".".join(path[: depth + 1]),
+                                    f"--set {safe_repr(item)}: this field is not a table and cannot hold sub-keys")
+        value = _parse_value(text.strip())
+        _check_structure(value, origin, ".".join(path))
+        node[path[-1]] = value
+        given[".".join(path)] = f"--set {safe_repr(item)}"
+    return result, given
 
 
 def _field_path(loc: tuple) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def build_scenario(data: dict[str, Any], origin: Path | str) -> Scenario:
-    """Validate a scenario dictionary; errors name the origin and the field."""
+def _explain(error: dict[str, Any]) -> str:
+    """A validation error as 'what was expected (got what)', with a suggestion for an unknown key."""
+    loc = error["loc"]
+    if error["type"] == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        return "unknown key" + (f"; did you mean {close[0]!r}?" if close else "")
+    message = EXPECTED.get(error["type"], error["msg"])
+    if "input" in error and not isinstance(error["input"], dict):
+        message += f" (got {safe_repr(error['input'])})"
+    return message
+
+
+def _known_keys(loc: tuple) -> list[str]:
+    model: Any = Scenario
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+            return []
+        model = field.annotation
+    return list(getattr(model, "model_fields", {}))
+
+
+def _validation_error(error: ValidationError, origin: Path | str, overrides: dict[str, str]) -> ScenarioError:
+    """The first validation error as a :class:`ScenarioError`, naming the override that gave the value."""
+    first = error.errors()[0]
+    field = _field_path(first["loc"]) or None
+    message = _explain(first)
+    for key, given in overrides.items():
+        if field and (field == key or field.startswith(key + ".") or key.startswith(field + ".")):
+            message = f"{given}: {message}"
+            break
+    return ScenarioError(origin, field, message)
+
+
+def build_scenario(data: dict[str, Any], origin: Path | str, overrides: dict[str, str] | None = None) -> Scenario:
+    """Validate a scenario table (TOML types: dates as dates); errors name the origin and the field."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = _field_path(first["loc"]) or None
-        message = first["msg"]
-        if first["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif "input" in first and not isinstance(first["input"], dict):
-            message += f" (got {first['input']!r})"
-        raise ScenarioError(origin, field, message) from None
+        raise _validation_error(error, origin, overrides or {}) from None
+
+
+def scenario_from_resolved(data: dict[str, Any], origin: Path | str = "resolved scenario") -> Scenario:
+    """Validate a scenario written by :meth:`Scenario.resolved` (JSON types: dates as ISO text)."""
+    try:
+        return Scenario.model_validate_json(json.dumps(data))
+    except ValidationError as error:
+        raise _validation_error(error, origin, {}) from None
 
 
 def load_scenario(path: Path | str, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:
@@ -277,35 +411,39 @@ def load_scenario(path: Path | str, overrides: list[str] | None = None, seed: in
         The validated scenario.
 
     Raises:
-        ScenarioError: naming the file and the field at fault.
+        ScenarioError: naming the file and the field at fault (and the override, when one is).
     """
     path = resolve_scenario_path(path)
     data = _read_toml(path)
     data.setdefault("name", path.stem)
+    given: dict[str, str] = {}
     if overrides:
-        data = apply_overrides(data, overrides, path)
+        data, given = apply_overrides(data, overrides, path)
     if seed is not None:
         data["seed"] = seed
-    scenario = build_scenario(data, path)
+        given["seed"] = f"--seed {seed}"
+    scenario = build_scenario(data, path, given)
     _check_regions(scenario, path)
     return scenario
 
 
 def _check_regions(scenario: Scenario, path: Path) -> None:
-    from sim.data import ObservedData
-
     known = set(ObservedData().regions["region"])
     for name in Levers.model_fields:
         for index, region in enumerate(getattr(scenario.levers, name).regions or []):
             if region not in known:
                 raise ScenarioError(
-                    path, f"levers.{name}.regions.{index}", f"unknown region {region!r}; expected one of regions.csv"
+                    path, f"levers.{name}.regions.{index}",
+                    f"unknown region {safe_repr(region)}; expected one of regions.csv",
                 )
 
 
 def resolve_scenario_path(path: Path | str) -> Path:
     """A path as given, or a scenario name looked up in ``scenarios/``."""
-    candidate = Path(path)
-    if candidate.suffix != ".toml" and not candidate.exists():
-        candidate = SCENARIOS_DIR / f"{candidate.name}.toml"
-    return candidate.resolve()
+    try:
+        candidate = Path(path)
+        if candidate.suffix != ".toml" and not candidate.exists():
+            candidate = SCENARIOS_DIR / f"{candidate.name}.toml"
+        return candidate.resolve()
+    except (OSError, ValueError) as error:
+        raise ScenarioError(str(path)[:200], None, f"not a usable path ({error})") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
@@ -147,7 +148,7 @@ def test_same_seed_gives_identical_bytes_in_another_process(baseline, tmp_path: 
     write_outputs(simulate(baseline, seed=7, days=150), tmp_path / "again")
     subprocess.run(
         [sys.executable, "-m", "sim.cli", "run", "baseline_2011", "--seed", "7", "--days", "150",
-         "--out", str(tmp_path / "there")],
+         "--parameters", "scenario", "--out", str(tmp_path / "there")],
         check=True, cwd=REPO, capture_output=True,
     )
     for name in ("events.csv", "daily.csv"):
@@ -199,7 +200,7 @@ def test_invariants_under_random_valid_parameters(parameters, levers, seed) -> N
     # Formation is raised so that cells, attacks, raids and sweeps actually happen.
     parameters = {**parameters, "cell_formation_rate": parameters["cell_formation_rate"] * 20}
     scenario = build_scenario(
-        {"name": "random", "seed": seed, "period": {"start": "2011-06-01", "end": "2011-09-30"},
+        {"name": "random", "seed": seed, "period": {"start": dt.date(2011, 6, 1), "end": dt.date(2011, 9, 30)},
          "scale": {"people_per_agent": 20000, "cell_degrees": 1.0}, "parameters": parameters, "levers": levers},
         "hypothesis",
     )
@@ -296,7 +297,7 @@ def test_overrides_and_extends(tmp_path: Path) -> None:
 
 BAD_SCENARIOS = {
     "unknown key": ('[levers.raids]\nlethal = 0.5\n', "levers.raids.lethal", "unknown key"),
-    "wrong type": ('[scale]\npeople_per_agent = "many"\n', "scale.people_per_agent", "integer"),
+    "wrong type": ('[scale]\npeople_per_agent = "many"\n', "scale.people_per_agent", "whole number"),
     "probability out of range": ("[levers.sweeps]\nprecision = 1.5\n", "levers.sweeps.precision", "less than or equal to 1"),
     "unknown region": ('[levers.patrols]\nregions = ["Narnia Region"]\n', "levers.patrols.regions.0", "unknown region"),
     "end before start": ("[period]\nstart = 2011-06-01\nend = 2011-05-01\n", "period", "before start"),

@@ -1,0 +1,26 @@
+"""Outputs are byte-identical to the recorded golden ones: every scenario file x 3 seeds (Epstein included).
+
+The digests in ``tests/golden/outputs.json`` were recorded before the code was restructured; a change of
+any output byte fails here. Deliberate changes of the model's behaviour re-record them with
+``uv run python tests/golden/record.py`` and say why in the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "golden"))
+from record import DIGESTS, digests  # noqa: E402
+
+
+@pytest.mark.slow
+def test_every_scenario_and_seed_gives_the_recorded_bytes() -> None:
+    recorded = json.loads(DIGESTS.read_text())
+    now = digests()
+    assert sorted(now) == sorted(recorded), "scenario files were added or removed: re-record the golden outputs"
+    changed = [run for run in recorded if now[run] != recorded[run]]
+    assert not changed, f"outputs changed for {changed}"
