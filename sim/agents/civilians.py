@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from numba import njit
 
-from sim.agents.core import arrest_level, grievance
+from sim.agents.core import estimated_arrest_level, grievance
 from sim.faces import Column, PlacedFace
 from sim.geography import total_near
 
@@ -192,22 +192,6 @@ def civilian_rates(p) -> CivilianRates:
 
 
 @njit(cache=True)
-def estimated_arrest_level(
-    police_in_vision: float,
-    sympathisers_in_vision: float,
-    police_per_cop: float,
-    sympathisers_per_active: float,
-) -> float:
-    """Epstein's round(C / A) in a grid cell, with officers and sympathisers converted to 'cops' and 'actives'.
-
-    As in Epstein's model the deciding agent counts itself among the actives (the ``1 +``).
-    """
-    cops = police_in_vision / police_per_cop
-    actives = 1.0 + sympathisers_in_vision / sympathisers_per_active
-    return arrest_level(cops, actives)
-
-
-@njit(cache=True)
 def civilian_day(
     seed: int,
     starts: np.ndarray,
@@ -316,29 +300,6 @@ def civilian_day(
     totals[1] = recruits
     totals[2] = held
     totals[3] = aggrieved
-
-
-@njit(cache=True)
-def informing_near(
-    homes: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    starts: np.ndarray,
-    stage: np.ndarray,
-    free: np.ndarray,
-    inform_propensity: np.ndarray,
-) -> np.ndarray:
-    """For each of ``homes``, the quiet free people within vision weighted by their propensity to inform."""
-    out = np.zeros(len(homes))
-    for m in range(len(homes)):
-        total = 0.0
-        for k in range(indptr[homes[m]], indptr[homes[m] + 1]):
-            c = indices[k]
-            for i in range(starts[c], starts[c + 1]):
-                if stage[i] == QUIET:
-                    total += free[i] * inform_propensity[i]
-        out[m] = total
-    return out
 
 
 # --- the civilians' day ----------------------------------------------------------------------

@@ -37,3 +37,19 @@ def arrest_probability(cops, actives, constant):
 def goes_active(grievance_value, risk_aversion, arrest_prob, threshold):
     """Epstein's activation rule: G - R P > T."""
     return grievance_value - risk_aversion * arrest_prob > threshold
+
+
+@njit(cache=True)
+def estimated_arrest_level(
+    police_in_vision: float,
+    sympathisers_in_vision: float,
+    police_per_cop: float,
+    sympathisers_per_active: float,
+) -> float:
+    """Epstein's round(C / A) in a grid cell, with officers and sympathisers converted to 'cops' and 'actives'.
+
+    As in Epstein's model the deciding agent counts itself among the actives (the ``1 +``).
+    """
+    cops = police_in_vision / police_per_cop
+    actives = 1.0 + sympathisers_in_vision / sympathisers_per_active
+    return arrest_level(cops, actives)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from numba import njit
 
-from sim.agents.civilians import QUIET, draw_people, informing_near
+from sim.agents.civilians import QUIET, draw_people
 from sim.faces import Column, PlacedFace
 from sim.record import log_incident
 
@@ -139,6 +139,29 @@ def lose_officers(world: World, cell: int, count: int, kind: int) -> int:
     if kind == PATROL:
         refresh_presence(world)
     return count
+
+
+@njit(cache=True)
+def informing_near(
+    homes: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    starts: np.ndarray,
+    stage: np.ndarray,
+    free: np.ndarray,
+    inform_propensity: np.ndarray,
+) -> np.ndarray:
+    """For each of ``homes``, the quiet free people within vision weighted by their propensity to inform."""
+    out = np.zeros(len(homes))
+    for m in range(len(homes)):
+        total = 0.0
+        for k in range(indptr[homes[m]], indptr[homes[m] + 1]):
+            c = indices[k]
+            for i in range(starts[c], starts[c + 1]):
+                if stage[i] == QUIET:
+                    total += free[i] * inform_propensity[i]
+        out[m] = total
+    return out
 
 
 class PoliceRates(NamedTuple):

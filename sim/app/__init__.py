@@ -19,9 +19,10 @@ Scenario ``epstein_2002`` switches to Epstein's (2002) classic civil-violence gr
 """
 
 from sim.app.controls import model_params, scenario_from_controls
+from sim.app.figures import render_png
 from sim.app.live import LiveModel
 from sim.app.page import GUIDE, Page
-from sim.app.painters import map_figure, map_png, render_png, timeline_figure, timeline_png
+from sim.app.views import map_figure, map_png, timeline_figure, timeline_png
 
 __all__ = ["GUIDE", "LiveModel", "Page", "map_figure", "map_png", "model_params", "render_png",
            "scenario_from_controls", "timeline_figure", "timeline_png"]

@@ -8,7 +8,8 @@ from mesa.visualization.utils import update_counter
 
 from sim.app.controls import initial_scenario, model_params
 from sim.app.live import LiveModel
-from sim.app.painters import map_png, observed, timeline_png, view_of
+from sim.app.national import observed
+from sim.app.views import map_png, timeline_png, view_of
 from sim.events import DEATH_COLUMNS
 
 

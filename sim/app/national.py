@@ -1,33 +1,21 @@
-"""The page's figures: a map and a timeline per model kind, drawn once and updated after each step.
-
-Each painter builds its matplotlib figure once; after a step only the artists that move are
-redrawn onto a saved background (blitting) and sent as PNG bytes. :data:`VIEWS` says which
-painters show a model kind, so the rest of the page never asks which kind it shows.
-"""
+"""How the page shows the national model: a map of the regions and a monthly timeline against 2011."""
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
-from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from PIL import Image as PILImage
 
+from sim.app.figures import Painter, new_figure
 from sim.app.live import LiveModel
 from sim.data import ObservedData
 from sim.events import ATTACK_KINDS, DEATH_COLUMNS, monthly_series
 from sim.scenario import Scenario
 
 REGION_EDGE = "#555555"
-EPSTEIN_COLOURS = ListedColormap(["#ffffff", "#d62728", "#9ecae1", "#222222", "#1f3fbf"])
 DEATH_COLOURS = {"deaths_security": "#1f77b4", "deaths_civilian": "#9467bd",
                  "deaths_militant": "#8c564b", "deaths_unknown": "#bcbd22"}
 
@@ -102,53 +90,11 @@ def lever_dates(spec: Scenario) -> list[tuple[dt.date, str]]:
     return [(d, label) for d, label in marks if spec.period.start <= d <= spec.period.end]
 
 
-# --- painters ------------------------------------------------------------------------------
-
-def _figure() -> Figure:
-    fig = Figure(figsize=(7.6, 4.2), dpi=80)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-class Painter:
-    """A figure drawn once; after each step only its moving artists are redrawn (blitting)."""
-
-    fig: Figure
-    moving: list
-
-    def _animate(self, artists: list) -> None:
-        self.moving = list(artists)
-        for artist in self.moving:
-            artist.set_animated(True)
-        self.background = None
-
-    def png(self, model: LiveModel) -> bytes:
-        """The current day as PNG bytes."""
-        self.update(model)
-        canvas = self.fig.canvas
-        if self.background is None:
-            canvas.draw()
-            self.background = canvas.copy_from_bbox(self.fig.bbox)
-        else:
-            canvas.restore_region(self.background)
-        for artist in self.moving:
-            self.fig.draw_artist(artist)
-        width, height = canvas.get_width_height()
-        image = PILImage.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buffer = io.BytesIO()
-        image.save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
-
-    def update(self, model: LiveModel) -> Figure:  # pragma: no cover - overridden
-        """Bring the moving artists to the current day; returns the figure."""
-        raise NotImplementedError
-
-
 class RegionMap(Painter):
     """The national map: sympathy by grid cell, regions, police, militant cells and recent incidents."""
 
     def __init__(self, model: LiveModel) -> None:
-        self.fig = fig = _figure()
+        self.fig = fig = new_figure()
         fig.subplots_adjust(left=0.08, right=0.92, top=0.92, bottom=0.11)
         layout = model.sim.layout
         d = layout.cell_degrees
@@ -198,37 +144,11 @@ class RegionMap(Painter):
         return self.fig
 
 
-class LatticeMap(Painter):
-    """Epstein's torus: active, quiet and jailed citizens and cops, cell by cell."""
-
-    def __init__(self, model: LiveModel) -> None:
-        self.fig = fig = _figure()
-        fig.subplots_adjust(left=0.02, right=0.8, top=0.92, bottom=0.03)
-        ax = self.ax = fig.add_subplot()
-        self.image = ax.imshow(model.sim.grid_codes().T, origin="lower", cmap=EPSTEIN_COLOURS, vmin=0, vmax=4,
-                               interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        labels = ("empty", "active", "quiet", "jailed", "cop")
-        ax.legend(
-            handles=[Patch(color=EPSTEIN_COLOURS(i), label=label) for i, label in enumerate(labels) if i],
-            loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
-        )
-        self.title = ax.set_title("", fontsize=10)
-        self._animate([self.image, self.title])
-
-    def update(self, model: LiveModel) -> Figure:
-        """Redraw the lattice; returns the figure."""
-        self.image.set_data(model.sim.grid_codes().T)
-        self.title.set_text(f"Epstein civil violence, step {model.days}")
-        return self.fig
-
-
 class MonthlyTimeline(Painter):
     """Simulated monthly attacks and deaths against the observed 2011 series, with the policy milestones."""
 
     def __init__(self, model: LiveModel) -> None:
-        self.fig = fig = _figure()
+        self.fig = fig = new_figure()
         spec = model.spec
         fig.subplots_adjust(left=0.08, right=0.98, top=0.92, bottom=0.08, hspace=0.12)
         self.start, end = spec.period.start, spec.period.end
@@ -306,46 +226,6 @@ class MonthlyTimeline(Painter):
         return self.fig
 
 
-class CountsTimeline(Painter):
-    """Epstein's counts: active, jailed and quiet citizens, step by step."""
-
-    def __init__(self, model: LiveModel) -> None:
-        self.fig = fig = _figure()
-        spec = model.spec
-        fig.subplots_adjust(left=0.1, right=0.97, top=0.92, bottom=0.12)
-        ax = self.ax = fig.add_subplot()
-        self.lines = {}
-        for column, colour in (("active", "#d62728"), ("jailed", "#222222"), ("quiet", "#9ecae1")):
-            (self.lines[column],) = ax.plot([], [], color=colour, label=column, linewidth=1.2)
-        ax.set_xlim(0, max(spec.period.days, 1))
-        ax.set_ylim(0, max(model.sim.n_citizens, 1) * 1.05)
-        ax.set_xlabel("step", fontsize=8)
-        ax.set_ylabel("citizens", fontsize=8)
-        ax.set_title("Epstein: active, jailed and quiet citizens", fontsize=10)
-        ax.legend(fontsize=8, loc="center right")
-        ax.tick_params(labelsize=7)
-        self._animate(list(self.lines.values()))
-
-    def update(self, model: LiveModel) -> Figure:
-        """Redraw the counts up to the current step; returns the figure."""
-        frame = model.sim.daily_frame()
-        for column, line in self.lines.items():
-            line.set_data(frame["step"].to_numpy(), frame[column].to_numpy())
-        return self.fig
-
-
-# --- which painters show which model kind --------------------------------------------------
-
-@dataclass(frozen=True)
-class View:
-    """How the page shows a model kind: its map and timeline painters and a one-line summary of the run."""
-
-    map: type[Painter]
-    timeline: type[Painter]
-    summary: Callable[[Scenario], str]
-    incidents: bool
-
-
 def national_summary(spec: Scenario) -> str:
     """One line naming the levers of a national run."""
     lv = spec.levers
@@ -355,54 +235,3 @@ def national_summary(spec: Scenario) -> str:
              else "raids off")
     return (f"Run: {spec.name}, seed {spec.seed}; {law}; {raids}; {sweeps}; "
             f"patrols x{lv.patrols.intensity}; tips x{lv.informants.tip_multiplier}")
-
-
-def epstein_summary(spec: Scenario) -> str:
-    """One line naming the settings of an Epstein run."""
-    e = spec.epstein
-    return f"Run: {spec.name}, seed {spec.seed}; legitimacy {e.legitimacy}, cop density {e.cop_density}"
-
-
-VIEWS: dict[str, View] = {
-    "national": View(RegionMap, MonthlyTimeline, national_summary, incidents=True),
-    "epstein": View(LatticeMap, CountsTimeline, epstein_summary, incidents=False),
-}
-
-
-def view_of(model: LiveModel) -> View:
-    """How the page shows this model."""
-    return VIEWS[model.spec.model]
-
-
-def _painter(model: LiveModel, role: str) -> Painter:
-    painters = model.__dict__.setdefault("_painters", {})
-    if role not in painters:
-        painters[role] = getattr(view_of(model), role)(model)
-    return painters[role]
-
-
-def map_figure(model: LiveModel) -> Figure:
-    """The map for the model's current day."""
-    return _painter(model, "map").update(model)
-
-
-def timeline_figure(model: LiveModel) -> Figure:
-    """The timeline for the model's current day."""
-    return _painter(model, "timeline").update(model)
-
-
-def map_png(model: LiveModel) -> bytes:
-    """The map of the current day as PNG bytes (what the page shows)."""
-    return _painter(model, "map").png(model)
-
-
-def timeline_png(model: LiveModel) -> bytes:
-    """The timeline of the current day as PNG bytes (what the page shows)."""
-    return _painter(model, "timeline").png(model)
-
-
-def render_png(figure: Figure) -> bytes:
-    """A whole figure as PNG bytes (full redraw)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
