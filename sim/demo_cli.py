@@ -7,11 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
+from sim import frontend
 from sim.errors import KazsimInputError
 from sim.scenario import SCENARIOS_DIR
 
@@ -53,18 +56,30 @@ def solara_command(host: str, port: int) -> list[str]:
             "--production", "--no-open"]
 
 
-def frontend_missing() -> bool:
-    """Whether Solara's front-end files are absent from its local CDN cache (offline machines)."""
-    cache = Path(sys.prefix) / "share" / "solara" / "cdn" / "@widgetti"
-    return not any(cache.glob("solara-vuetify*-app@*/dist"))
+def provide_frontend(report: Callable[[str], None]) -> Path:
+    """Make sure Solara's front-end files are cached locally, fetching what is missing; returns the cache.
+
+    Raises :class:`~sim.frontend.FrontendError` (what is missing and how to get it) when they cannot be had.
+    """
+    cache = frontend.cache_dir()
+    missing = frontend.missing_packages(cache, frontend.PACKAGES)
+    if missing:
+        report(f"Solara's front-end files are not cached yet; fetching {len(missing)} npm packages into {cache} (once)")
+        frontend.ensure_frontend(cache, packages=frontend.PACKAGES, report=report)
+    return cache
+
+
+def print_literally(label: str, style: str, message: str) -> None:
+    """Print ``label`` styled and ``message`` as it is on stderr (a rich Text is never read as markup)."""
+    from sim.cli import error_console
+
+    error_console.print(Text.assemble((label, style), " ", message), highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``demo`` command to the ``kazsim`` app."""
-    from sim.cli import error_console, reports_input_errors
 
     @app.command()
-    @reports_input_errors
     def demo(
         scenario: Annotated[str, typer.Argument(help="Scenario the page opens with (a name in scenarios/).")] = (
             "baseline_2011"
@@ -76,17 +91,17 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Serve the live page (map, timeline, levers) with Solara; prints the address."""
-        check_options(scenario, host, port, allow_remote)
+        try:
+            check_options(scenario, host, port, allow_remote)
+            cache = provide_frontend(report=lambda message: print_literally("kazsim demo:", "bold", message))
+        except KazsimInputError as error:  # printed here so that nothing in the message is read as markup
+            print_literally("error:", "bold red", str(error))
+            raise typer.Exit(2) from None
         shown = f"[{host}]" if ":" in host else host
         print(f"kazsim demo: serving {scenario} at http://{shown}:{port}/  (Ctrl+C stops)", flush=True)
         if not is_loopback(host):
-            error_console.print(f"[yellow]warning:[/] serving on {host}: other machines can reach this page")
-        if frontend_missing():
-            error_console.print(
-                "[yellow]note:[/] Solara's front-end files are not cached locally; without internet access the "
-                "page stays blank. Run .ci/browser-deps.sh once to fetch them from the npm registry."
-            )
-        env = {**os.environ, "KAZSIM_DEMO_SCENARIO": scenario}
+            print_literally("warning:", "yellow", f"serving on {host}: other machines can reach this page")
+        env = {**os.environ, "KAZSIM_DEMO_SCENARIO": scenario, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache)}
         process = subprocess.Popen(solara_command(host, port), cwd=ROOT, env=env)
 
         def stop(signum, frame):  # SIGTERM to kazsim stops the server too (no orphan)

@@ -1,8 +1,10 @@
-"""The live page (sim/app.py) and ``kazsim demo``.
+"""The live page (sim/app/) and ``kazsim demo``.
 
-Browser tests drive Debian's Chromium (/usr/bin/chromium) with Playwright's Python package
-against a Solara server started on a free 127.0.0.1 port; ``.ci/browser-deps.sh`` installs
-Chromium and Solara's front-end files. A screenshot goes to tests/artifacts/app.png.
+Browser tests drive a Chromium with Playwright's Python package against a Solara server started on a
+free 127.0.0.1 port. They provision Solara's front-end files themselves (sim/frontend.py fetches them
+from the npm registry once) and use ``KAZSIM_CHROMIUM`` if set, else /usr/bin/chromium, a Chromium or
+Chrome on PATH, or Playwright's own browser. Without a browser they are skipped with a one-line hint,
+except under ``CI=true``, where that is a failure. A screenshot goes to tests/artifacts/app.png.
 """
 
 from __future__ import annotations
@@ -10,22 +12,29 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from typer.testing import CliRunner
 
-from sim import demo_cli
+from sim import demo_cli, frontend
 from sim.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
+DEBIAN_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_COMMANDS = ("chromium", "chromium-browser", "google-chrome")
+HOW_TO_GET_CHROMIUM = (
+    "`sudo apt-get install chromium` (Debian) or `uv run playwright install chromium`, or set KAZSIM_CHROMIUM"
+)
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
@@ -48,13 +57,14 @@ def test_demo_refuses_a_non_loopback_host_without_permission(monkeypatch):
     assert "Traceback" not in result.output
 
 
-def test_demo_binds_what_it_is_told(monkeypatch):
+def test_demo_binds_what_it_is_told(monkeypatch, tmp_path):
     from sim.cli import app
 
     calls = []
 
     class FakeServer:
         def __init__(self, command, **kwargs):
+            assert kwargs["env"]["SOLARA_ASSETS_PROXY_CACHE_DIR"] == str(tmp_path)
             calls.append((command, kwargs["env"]["KAZSIM_DEMO_SCENARIO"]))
 
         def wait(self, timeout=None):
@@ -62,6 +72,7 @@ def test_demo_binds_what_it_is_told(monkeypatch):
 
     monkeypatch.setattr(demo_cli.subprocess, "Popen", FakeServer)
     monkeypatch.setattr(demo_cli.signal, "signal", lambda *args: None)
+    monkeypatch.setattr(demo_cli, "provide_frontend", lambda report: tmp_path)  # tests/test_frontend.py covers it
     runner = CliRunner()
     result = runner.invoke(app, ["demo", "no_sweeps", "--port", "8799"])
     assert result.exit_code == 0, result.output
@@ -88,7 +99,7 @@ def test_non_loopback_hosts(host):
 def test_page_input_handling_never_evaluates_or_unpickles():
     forbidden = re.compile(r"(?<![\w.])(eval|exec|compile|__import__)\s*\(|literal_eval|\bpickle\b|\bmarshal\b|\bdill\b"
                            r"|\bshelve\b|yaml\.(unsafe_)?load\b|_parse_value|apply_overrides")
-    for path in (ROOT / "sim" / "app.py", ROOT / "sim" / "demo_cli.py"):
+    for path in (*sorted((ROOT / "sim" / "app").glob("*.py")), ROOT / "sim" / "demo_cli.py"):
         code = "\n".join(line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines())
         assert not forbidden.search(code), f"{path.name}: {forbidden.search(code)[0]}"
 
@@ -158,6 +169,144 @@ def test_figures_render_for_both_modes():
         assert timeline_png(model) != first
 
 
+# --- what the browser tests need ---------------------------------------------------------------
+
+def _executable(path: str | None) -> bool:
+    return bool(path) and os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def playwright_chromium() -> str | None:
+    """The browser ``playwright install chromium`` downloads, if it has been."""
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        return None
+    try:
+        with sync_playwright() as playwright:
+            return playwright.chromium.executable_path
+    except Error:  # e.g. no browser known for this platform: simply none found
+        return None
+
+
+def find_chromium(
+    environ: Mapping[str, str],
+    which: Callable[[str], str | None] = shutil.which,
+    fixed_paths: Sequence[str] = (DEBIAN_CHROMIUM,),
+    playwright_browser: Callable[[], str | None] = playwright_chromium,
+) -> str:
+    """The Chromium to drive: ``KAZSIM_CHROMIUM`` alone when set, else the first executable one found.
+
+    Raises LookupError with a one-line reason and how to get one.
+    """
+    chosen = environ.get("KAZSIM_CHROMIUM")
+    if chosen:
+        if _executable(chosen):
+            return chosen
+        raise LookupError(f"KAZSIM_CHROMIUM={chosen} is not an executable file: point it at a Chromium or unset it")
+
+    def candidates() -> Iterator[str | None]:
+        yield from fixed_paths
+        yield from (which(command) for command in CHROMIUM_COMMANDS)
+        yield playwright_browser()  # last: it starts Playwright's driver
+
+    for candidate in candidates():
+        if _executable(candidate):
+            return candidate
+    raise LookupError(f"no Chromium found: {HOW_TO_GET_CHROMIUM}")
+
+
+def on_ci(environ: Mapping[str, str]) -> bool:
+    """Whether this is a CI run (``CI=true``), where browser tests must run."""
+    return environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def unavailable(reason: str, environ: Mapping[str, str]) -> NoReturn:
+    """Skip the browser tests for want of ``reason``; on CI fail instead, so CI always drives the browser."""
+    if on_ci(environ):
+        pytest.fail(f"{reason} (CI=true: the browser tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The Chromium the browser tests drive."""
+    try:
+        return find_chromium(os.environ)
+    except LookupError as missing:
+        reason = str(missing)
+    unavailable(reason, os.environ)  # outside the except: the report shows the reason, not a chained traceback
+
+
+@pytest.fixture(scope="module")
+def frontend_cache() -> Path:
+    """Solara's CDN cache holding the page's front-end files, fetched from the npm registry if missing."""
+    try:
+        cache = frontend.cache_dir()
+        frontend.ensure_frontend(cache)
+        return cache
+    except frontend.FrontendError as missing:
+        reason = str(missing)
+    unavailable(reason, os.environ)
+
+
+def _executable_file(folder: Path, name: str) -> str:
+    path = folder / name
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_chromium_discovery_order(tmp_path):
+    debian, on_path, downloaded = (_executable_file(tmp_path, name) for name in ("debian", "on-path", "playwright"))
+    asked: list[str] = []
+
+    def which(command: str) -> str | None:
+        asked.append(command)
+        return on_path if command == "google-chrome" else None
+
+    assert find_chromium({}, which, [debian], lambda: downloaded) == debian
+    assert asked == []  # the first hit ends the search
+    assert find_chromium({}, which, [str(tmp_path / "absent")], lambda: downloaded) == on_path
+    assert asked == list(CHROMIUM_COMMANDS)
+    assert find_chromium({}, lambda command: None, [], lambda: downloaded) == downloaded
+    with pytest.raises(LookupError) as raised:
+        find_chromium({}, lambda command: None, [], lambda: str(tmp_path / "not-downloaded"))
+    assert str(raised.value) == f"no Chromium found: {HOW_TO_GET_CHROMIUM}"
+
+
+def test_kazsim_chromium_is_honoured_strictly(tmp_path):
+    chosen, other = _executable_file(tmp_path, "chosen"), _executable_file(tmp_path, "other")
+
+    def no_playwright() -> str:
+        raise AssertionError("KAZSIM_CHROMIUM set: nothing else may be searched")
+
+    assert find_chromium({"KAZSIM_CHROMIUM": chosen}, lambda command: other, [other], no_playwright) == chosen
+    (tmp_path / "plain").write_text("")
+    for wrong in ("/nonexistent", str(tmp_path), str(tmp_path / "plain")):
+        with pytest.raises(LookupError, match=f"KAZSIM_CHROMIUM={re.escape(wrong)} is not an executable file"):
+            find_chromium({"KAZSIM_CHROMIUM": wrong}, lambda command: other, [other], no_playwright)
+
+
+def test_a_missing_browser_skips_but_fails_on_ci():
+    with pytest.raises(pytest.skip.Exception, match="^no Chromium found"):
+        unavailable("no Chromium found", {})
+    with pytest.raises(pytest.skip.Exception):
+        unavailable("no Chromium found", {"CI": "false"})
+    for value in ("true", "TRUE", "1"):
+        with pytest.raises(pytest.fail.Exception, match="no Chromium found .*CI=true"):
+            unavailable("no Chromium found", {"CI": value})
+
+
+def test_frontend_cache_holds_what_the_page_loads(frontend_cache):
+    """The real packages (fetched now if this is a fresh environment) hold the files Solara's page names."""
+    for path in ("@widgetti/solara-vuetify3-app@5.2.0/dist/main8.css",
+                 "@widgetti/solara-vuetify3-app@5.2.0/dist/solara-vuetify-app8.min.js",
+                 "@widgetti/vue-grid-layout@2.3.13-alpha.2/dist/vue-grid-layout.umd.js",
+                 "requirejs@2.3.6/require.js", "font-awesome@4.5.0/css/font-awesome.min.css"):
+        assert (frontend_cache / path).stat().st_size > 1000, path
+    assert frontend.missing_packages(frontend_cache) == []
+
+
 # --- browser ----------------------------------------------------------------------------------
 
 def _free_port() -> int:
@@ -167,18 +316,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A Solara server for sim/app.py on a free loopback port; stopped after the module."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run .ci/browser-deps.sh")
-    if demo_cli.frontend_missing():
-        pytest.fail("Solara's front-end files are not in its local CDN cache: run .ci/browser-deps.sh")
+def server(chromium, frontend_cache, tmp_path_factory):
+    """A Solara server for sim/app/ on a free loopback port; stopped after the module."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     log = log_path.open("w")
     process = subprocess.Popen(
         demo_cli.solara_command("127.0.0.1", port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True, env={**os.environ, "KAZSIM_DEMO_SCENARIO": "baseline_2011"},
+        start_new_session=True, env={
+            **os.environ, "KAZSIM_DEMO_SCENARIO": "baseline_2011", "SOLARA_ASSETS_PROXY_CACHE_DIR": str(frontend_cache),
+        },
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 90
@@ -204,15 +351,33 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def cdn_failures() -> list[str]:
+    """Addresses under /_solara/cdn/ the page failed to load: files the local cache lacks (fatal offline)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def page(server, chromium, cdn_failures):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(viewport={"width": 1500, "height": 1100})
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
+
+        def record_cdn_failure(url: str, failed: bool) -> None:
+            if failed and "/_solara/cdn/" in url:
+                cdn_failures.append(url)
+
+        page.on("response", lambda response: record_cdn_failure(response.url, response.status >= 400))
+        page.on("requestfailed", lambda request: record_cdn_failure(request.url, True))
         page.goto(server["url"], timeout=TIMEOUT_MS)
-        page.locator(".kazsim-map-image").first.wait_for(state="visible")
+        try:
+            page.locator(".kazsim-map-image").first.wait_for(state="visible")
+        except sync_api.TimeoutError:
+            if cdn_failures:
+                pytest.fail(f"the page did not load: front-end files missing from the cache: {cdn_failures}")
+            raise
         yield page
         browser.close()
 
@@ -243,13 +408,14 @@ def _image_size(page, selector: str) -> tuple[int, int]:
 
 
 @pytest.mark.browser
-def test_page_shows_map_timeline_and_guide(page):
+def test_page_shows_map_timeline_and_guide(page, cdn_failures):
     for selector in (".kazsim-map-image", ".kazsim-timeline-image"):
         _wait_for(lambda s=selector: _image_size(page, s)[0] > 400)
-    assert page.get_by_text("What you see.").first.is_visible()
-    assert page.get_by_text("Exercises.").first.is_visible()
-    assert page.get_by_text("Observed 2011 incidents").first.is_visible()
+    for text in ("What you see.", "Exercises.", "Observed 2011 incidents"):
+        page.get_by_text(text).first.wait_for(state="visible")  # is_visible() alone races the page's rendering
+        assert page.get_by_text(text).first.is_visible()
     assert _day(page) == 0
+    assert not cdn_failures, f"front-end files missing from sim/frontend.py's PACKAGES: {cdn_failures}"
 
 
 @pytest.mark.browser

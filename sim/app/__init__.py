@@ -1,7 +1,8 @@
 """The live teaching page: kazsim on Mesa's SolaraViz (visualisation only; the models live elsewhere).
 
-Serve it with ``kazsim demo`` (or ``solara run sim.app --host 127.0.0.1`` from the repository root;
-without internet access run ``.ci/browser-deps.sh`` once for the front-end files). The page shows
+Serve it with ``kazsim demo``, which first fetches Solara's front-end files into its local cache if
+they are missing (sim/frontend.py), or with ``solara run sim.app --host 127.0.0.1`` from the repository
+root (offline, after ``python -m sim.frontend``). The page shows
 
 * a map of Kazakhstan's grid: region boundaries, civilians shaded by the share of open
   sympathisers in each cell, police units, militant cells, and the incidents of the last days;
@@ -9,8 +10,8 @@ without internet access run ``.ci/browser-deps.sh`` once for the front-end files
   dates of the religion law and the policy milestones;
 * a guide with three classroom exercises, and a list of observed and simulated incidents.
 
-The sidebar (SolaraViz) holds play/pause/step/reset, the play interval (speed) and the controls
-below. Controls take effect on **Reset**. A control left at its starting value keeps the
+The sidebar (SolaraViz) holds play/pause/step/reset, the play interval (speed) and the controls the
+lever families declare (``sim.levers``). Controls take effect on **Reset**. A control left at its starting value keeps the
 scenario file's value; a moved control replaces it. Every value the page sends is validated by
 the scenario schema (pydantic) and nothing is evaluated or deserialised: a bad value is shown
 on the page as the scenario error and the run goes on with the scenario file's own values.
