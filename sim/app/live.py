@@ -22,7 +22,17 @@ class LiveModel(mesa.Model):
     """
 
     def __init__(self, scenario_name: str = DEFAULT_SCENARIO, seed: str = "", flash_days: int = 30,
-                 **controls: Any) -> None:
+                 scenario: Any = None, **controls: Any) -> None:
+        """Build the model the controls describe.
+
+        Args:
+            scenario_name: a scenario of ``scenarios/``.
+            seed: the seed as typed (blank: the scenario's).
+            flash_days: incidents of the last days to highlight on the map.
+            scenario: Mesa's own scenario object, which SolaraViz passes to a model taking ``**kwargs``;
+                kazsim's scenario comes from ``scenario_name`` and the controls, so it is not used.
+            controls: the lever controls by name (``sim.app.controls``).
+        """
         super().__init__(rng=0)
         self.input_error: str | None = None
         try:
