@@ -85,7 +85,7 @@ def test_a_run_that_raises_is_recorded_and_the_batch_completes(tmp_path: Path, m
 def test_cli_batch_exit_status_reports_failures(tmp_path: Path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
-    from sim.cli import app
+    from sim.cli.main import app
 
     real = sim.run.simulate
 
@@ -137,7 +137,7 @@ def test_compare_reports_missing_or_corrupt_files_with_status_2(tmp_path: Path) 
 def test_compare_report_has_plots_and_effects(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from sim.cli import app
+    from sim.cli.main import app
 
     out = tmp_path / "b"
     run_batch(["baseline_2011", "no_religion_law"], replicates=3, out=out, workers=1, overrides=QUICK)

@@ -41,7 +41,7 @@ from calibration.targets import (
     statistics,
     target_set,
 )
-from sim.cli import app
+from sim.cli.main import app
 from sim.cluster import local_cluster
 from sim.events import empty_events
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from sim.cli import app
+from sim.cli.main import app
 from sim.data import ObservedData
 from sim.errors import DataError
 from sim.events import COUNT_COLUMNS, DEATH_COLUMNS, INITIATORS, KINDS, monthly_series, normalise_events, totals

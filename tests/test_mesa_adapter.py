@@ -6,6 +6,7 @@ A Mesa upgrade that renames or reshapes what ``sim/mesa_adapter.py`` touches fai
 from __future__ import annotations
 
 import importlib
+import random
 
 import mesa
 from mesa.discrete_space import OrthogonalMooreGrid
@@ -37,7 +38,7 @@ def test_mesa_still_has_every_private_name_the_adapter_uses() -> None:
 def test_the_regional_grid_connects_cells_as_mesas_moore_grid_does() -> None:
     layout = build_layout(0.75)
     ours = RegionalGrid(layout)
-    full = OrthogonalMooreGrid((layout.width, layout.height), torus=False)
+    full = OrthogonalMooreGrid((layout.width, layout.height), torus=False, random=random.Random(0))
     for cell in ours.all_cells:
         theirs = full[cell.coordinate]
         expected = [(offset, c.coordinate) for offset, c in theirs.connections.items() if ours.has(c.coordinate)]
