@@ -11,6 +11,8 @@ from sim.errors import KazsimInputError
 def local_cluster(workers: int = 2):
     """A loopback Dask ``LocalCluster`` of single-threaded worker processes, for ``--scheduler local``.
 
+    Every listener (scheduler, nannies, workers, dashboard) binds 127.0.0.1 only.
+
     Dask's statistical profiler is switched off in its workers: sampling the running task's stack
     every 10 ms takes the GIL from the model and cost about 20 % of the throughput here.
     """
@@ -18,9 +20,10 @@ def local_cluster(workers: int = 2):
     from distributed import LocalCluster
 
     with dask.config.set({"distributed.worker.profile.enabled": False}):
-        # ":0": the scheduler's HTTP server takes a free port instead of 8787, which another cluster may hold
+        # Port 0: the dashboard takes a free port instead of 8787, which another cluster may hold. Its host must
+        # be given too: ":0" binds every interface and would publish the dashboard to the network.
         return LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True, host="127.0.0.1",
-                            dashboard_address=":0")
+                            dashboard_address="127.0.0.1:0")
 
 
 @contextmanager

@@ -87,8 +87,8 @@ class RunResult:
     events: pd.DataFrame
     daily: pd.DataFrame
 
-    def metadata(self) -> dict[str, object]:
-        """The provenance record written as ``run.json``."""
+    def metadata(self, parameters: dict[str, object] | None = None) -> dict[str, object]:
+        """The provenance record written as ``run.json`` (``parameters``: where the parameter values came from)."""
         return {
             "scenario": self.scenario.name,
             "model": self.scenario.model,
@@ -99,6 +99,7 @@ class RunResult:
                 "end": self.daily["date"].iloc[-1] if len(self.daily) else None,
             },
             "resolved": self.scenario.resolved(),
+            "parameters": parameters or {"mode": "scenario"},
             "totals": {k: int(v) for k, v in totals(self.events).items()},
             "provenance": provenance(),
         }
@@ -134,7 +135,7 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n", float_format="%.10g").encode()
 
 
-def write_outputs(result: RunResult, out: Path) -> None:
+def write_outputs(result: RunResult, out: Path, parameters: dict[str, object] | None = None) -> None:
     """Write ``events.csv``, ``daily.csv`` and ``run.json`` to ``out``, all or nothing.
 
     The files are written to a temporary folder beside ``out`` and moved into place, so an
@@ -146,7 +147,7 @@ def write_outputs(result: RunResult, out: Path) -> None:
     try:
         (staging / "events.csv").write_bytes(csv_bytes(result.events))
         (staging / "daily.csv").write_bytes(csv_bytes(result.daily))
-        (staging / "run.json").write_text(json.dumps(result.metadata(), indent=2, default=str) + "\n")
+        (staging / "run.json").write_text(json.dumps(result.metadata(parameters), indent=2, default=str) + "\n")
         out.mkdir(exist_ok=True)
         for name in OUTPUT_FILES:
             (staging / name).replace(out / name)
