@@ -21,10 +21,10 @@ from calibration.checks import (
     reference_table,
     scale_check,
 )
-from calibration.posterior import load_posterior
 from calibration.report import plot_bands, plot_forecasts, read_summary, update_summary
 from calibration.targets import TargetSet, observed_statistics, target_set
 from calibration.workflows import Show, free_parameters, observed_targets, shown_path
+from sim.posterior import load_posterior, parameter_names
 from sim.tables import frame_table
 
 
@@ -69,7 +69,7 @@ def check_workflow(
     observed = observed_targets(targets, window)
     full_observed = observed_statistics() if targets is None else dict(observed)
     post = load_posterior(posterior) if ppc_sims > 0 else None
-    free = [c for c in post.columns if c not in ("particle", "weight")] if post is not None else list(free_parameters(None))
+    free = parameter_names(post) if post is not None else list(free_parameters(None))
     fitted = tuple(window.targets)
     sections: dict = {}
     shown_columns = ["statistic", "observed", "q05", "median", "q95", "inside_90", "p_sim_ge_obs"]

@@ -34,6 +34,7 @@ import pandas as pd
 from calibration.abc import particles, prior_ranges, weighted_quantile
 from calibration.simulator import Simulator, run_many
 from calibration.targets import FULL_YEAR, TARGETS, TargetSet
+from sim.posterior import parameter_names, sample_rows
 
 FAILED = 1.0e5
 
@@ -150,9 +151,8 @@ def posterior_predictive(posterior: pd.DataFrame, n: int, seed: int = 2012, simu
     """Fresh simulations of ``n`` particles drawn by weight (with replacement), new seeds."""
     simulator = simulator or Simulator(held_out=True)
     rng = np.random.default_rng(seed)
-    weights = posterior["weight"].to_numpy(dtype=float)
-    rows = rng.choice(len(posterior), size=n, replace=True, p=weights / weights.sum())
-    names = [c for c in posterior.columns if c not in ("particle", "weight")]
+    rows = sample_rows(posterior, n, rng)
+    names = parameter_names(posterior)
     params = [{c: float(posterior.iloc[r][c]) for c in names} for r in rows]
     seeds = rng.integers(0, 2**31 - 1, size=n).tolist()
     stats = run_many(simulator, params, seeds, workers)

@@ -28,7 +28,7 @@ from calibration.abc import (
     posterior_frame,
     posterior_summary,
 )
-from calibration.posterior import PosteriorError, load_posterior
+from sim.posterior import PosteriorError, load_posterior
 from calibration.simulator import Simulator
 from calibration.targets import (
     FULL_YEAR,

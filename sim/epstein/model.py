@@ -60,7 +60,6 @@ import pandas as pd
 from sim.agents.core import grievance
 from sim.epstein.kernel import (
     ACTIVE,
-    ACTIVE_CELL,
     ARRESTED,
     CITIZEN,
     COP,
