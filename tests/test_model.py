@@ -97,7 +97,7 @@ def test_same_seed_gives_identical_bytes_in_another_process(baseline, tmp_path: 
     write_outputs(simulate(baseline, seed=7, days=150), tmp_path / "again")
     subprocess.run(
         [sys.executable, "-m", "sim.cli", "run", "baseline_2011", "--seed", "7", "--days", "150",
-         "--out", str(tmp_path / "there")],
+         "--parameters", "scenario", "--out", str(tmp_path / "there")],
         check=True, cwd=REPO, capture_output=True,
     )
     for name in ("events.csv", "daily.csv"):
