@@ -106,11 +106,13 @@ def check_workflow(
     if post is not None:
         ppc = posterior_predictive(post, ppc_sims, seed + 1, workers=workers)
         table = predictive_table(ppc, full_observed, [*window.targets, *window.held_out], fitted=fitted)
-        show(frame_table(table[[*shown_columns, "fitted"]].round(3), f"Posterior predictive check ({len(ppc)} fresh simulations)"))
+        show(frame_table(table[[*shown_columns, "fitted"]].round(3),
+                         f"Posterior predictive check ({len(ppc)} fresh simulations)"))
         sections["posterior_predictive"] = {
             "simulations": len(ppc), "table": table,
             "targets_inside_90": int(table[table["fitted"]]["inside_90"].sum()), "targets": int(table["fitted"].sum()),
-            "held_out_inside_90": int(table[~table["fitted"]]["inside_90"].sum()), "held_out": int((~table["fitted"]).sum()),
+            "held_out_inside_90": int(table[~table["fitted"]]["inside_90"].sum()),
+            "held_out": int((~table["fitted"]).sum()),
         }
         plot_bands(ppc, full_observed, out / "predictive_bands.png",
                    f"Posterior predictive ({len(ppc)} runs, posterior fitted to {window.window}) vs observed, 2011",
@@ -151,7 +153,8 @@ def check_workflow(
         show(frame_table(pd.DataFrame(rows).round(3),
                                   f"Monthly attacks Oct-Dec, baselines fit Jan-Sep; kazsim {label}. Lower is better"))
         plot_forecasts(pmfs, attacks[9:], ["October", "November", "December"], out / "forecast_oct_dec.png",
-                       f"Predictive distributions of monthly attacks, Oct-Dec 2011 (kazsim {'in' if in_sample else 'out of'} sample)")
+                       "Predictive distributions of monthly attacks, Oct-Dec 2011 "
+                       f"(kazsim {'in' if in_sample else 'out of'} sample)")
         sections["scores"] = {
             "observed_oct_dec": attacks[9:].tolist(), "models": scores,
             "kazsim_fit_window": window.window, "kazsim_forecast": "in-sample" if in_sample else "out-of-sample",
@@ -162,7 +165,8 @@ def check_workflow(
                                           "continued past September (weighted)" if continued is not None else ""),
         }
     update_summary(out, target_set=window,
-                   checks_settings={"posterior": shown_path(posterior), "fit_window": window.window, "prior_sims": prior_sims,
+                   checks_settings={"posterior": shown_path(posterior), "fit_window": window.window,
+                                    "prior_sims": prior_sims,
                                     "recovery_truths": recovery_truths, "ppc_sims": ppc_sims, "seed": seed},
                    **sections)
     show(f"Wrote {out / 'summary.json'}")

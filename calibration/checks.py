@@ -121,7 +121,7 @@ def recovery(table: pd.DataFrame, free: list[str] | tuple[str, ...], n_truth: in
     rng = np.random.default_rng(seed)
     truths = rng.choice(len(table), size=min(n_truth, len(table)), replace=False)
     ranges = prior_ranges(free)
-    covered = {p: 0 for p in free}
+    covered = dict.fromkeys(free, 0)
     widths = {p: [] for p in free}
     errors = {p: [] for p in free}
     for i in truths:
@@ -190,7 +190,8 @@ def scale_check(n: int = 30, seed: int = 99, workers: int = 2) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     seeds = rng.integers(0, 2**31 - 1, size=2 * n).tolist()
     fine = run_many(Simulator(overrides=("scale.people_per_agent=1500",), held_out=True), [{}] * n, seeds[:n], workers)
-    coarse = run_many(Simulator(overrides=("scale.people_per_agent=5000",), held_out=True), [{}] * n, seeds[n:], workers)
+    coarse_simulator = Simulator(overrides=("scale.people_per_agent=5000",), held_out=True)
+    coarse = run_many(coarse_simulator, [{}] * n, seeds[n:], workers)
     fine, coarse = pd.DataFrame(fine), pd.DataFrame(coarse)
     rows = []
     for name in [*TARGETS, "regions_affected", "incidents_total"]:  # the full-year statistics

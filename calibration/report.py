@@ -145,7 +145,8 @@ def plot_bands(ppc: pd.DataFrame, observed: dict[str, float], path: Path, title:
 
 def plot_forecasts(pmfs: dict[str, np.ndarray], observed: np.ndarray, months: list[str], path: Path, title: str,
                    top: int = 6) -> None:
-    """Each model's predictive pmf of monthly attacks (counts 0..top, the last bar is ``>= top``) against the observed count."""
+    """Each model's predictive pmf of monthly attacks (counts 0..top, the last bar is ``>= top``) against the
+    observed count."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -150,7 +150,8 @@ def calibrate_workflow(
         "population": population, "generations_completed": int(history.max_t) + 1,
         "total_simulations": int(history.total_nr_simulations),
         "walltime_seconds_this_invocation": round(run.walltime_seconds, 1), "resumed": run.resumed,
-        "sims_per_second_this_invocation": None if run.resumed else round(history.total_nr_simulations / run.walltime_seconds, 3),
+        "sims_per_second_this_invocation":
+            None if run.resumed else round(history.total_nr_simulations / run.walltime_seconds, 3),
         "time": None if run.resumed else _model_time(history, run.walltime_seconds, workers, scheduler),
         "epsilons": populations["epsilon"].round(4).tolist(),
         "simulations_per_generation": populations["samples"].tolist(),
@@ -160,7 +161,8 @@ def calibrate_workflow(
         "seeds": "each simulation draws its own seed (secrets.randbits(31)), stored with its statistics in the db",
     }, posterior=summary)
     show(f"Fitted to {window.window} ({len(window.targets)} targets). Generations completed: "
-                  f"{history.max_t + 1}; simulations: {history.total_nr_simulations}; wall time {run.walltime_seconds:.0f} s")
+                  f"{history.max_t + 1}; simulations: {history.total_nr_simulations}; "
+                  f"wall time {run.walltime_seconds:.0f} s")
     for name, s in summary.items():
         show(f"  {name}: median {s['median']:.4g}, 90 % [{s['q05']:.4g}, {s['q95']:.4g}] "
                       f"(prior [{s['prior_low']:g}, {s['prior_high']:g}])")

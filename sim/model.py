@@ -75,7 +75,7 @@ class KazakhstanModel(mesa.Model):
         )
         Civilian.create_faces(self, len(world.civilians))
         PoliceUnit.create_faces(self, len(world.police))
-        self._cell_faces: dict[int, MilitantCell] = {}
+        self._militant_faces: dict[int, MilitantCell] = {}
         n_cells, n_groups = layout.n_cells, len(world.civilians)
         for name in ("sympathisers_by_cell", "recruits_by_cell", "sympathisers_near", "militants_near",
                      "arrest_probability"):
@@ -133,10 +133,10 @@ class KazakhstanModel(mesa.Model):
         """Write the day's row, and show today's militant cells as Mesa agents."""
         record_day(self.world)
         living = set(self.world.militants.living.tolist())
-        for index in [i for i in self._cell_faces if i not in living]:
-            self._cell_faces.pop(index).remove()
-        for index in sorted(living - self._cell_faces.keys()):
-            self._cell_faces[index] = MilitantCell(self, index)
+        for index in [i for i in self._militant_faces if i not in living]:
+            self._militant_faces.pop(index).remove()
+        for index in sorted(living - self._militant_faces.keys()):
+            self._militant_faces[index] = MilitantCell(self, index)
 
     # --- state the faces read ------------------------------------------------------------------
     @property

@@ -21,7 +21,7 @@ import pandas as pd
 from sim.errors import DataError, KazsimInputError
 from sim.parameters import BY_NAME, PARAMETERS
 from sim.scenario import Scenario
-from sim.textfiles import UnreadableFile, read_text, safe_repr
+from sim.textfiles import UnreadableFileError, read_text, safe_repr
 
 WEIGHT_TOLERANCE = 1e-6
 PARAMETER_MODES = ("posterior", "point", "scenario")
@@ -53,7 +53,7 @@ def load_posterior(path: Path | str) -> pd.DataFrame:
     path = Path(path)
     try:
         text = read_text(path)
-    except UnreadableFile as error:
+    except UnreadableFileError as error:
         raise PosteriorError(path, None, None, f"posterior file {error.problem.removeprefix('file ')}") from None
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
@@ -90,7 +90,8 @@ def load_posterior(path: Path | str) -> pd.DataFrame:
             if column in BY_NAME:
                 low, high = BY_NAME[column].bounds
                 if not low <= value <= high:
-                    raise PosteriorError(path, line, column, f"{value:g} is outside the hard bounds [{low:g}, {high:g}]")
+                    raise PosteriorError(path, line, column,
+                                         f"{value:g} is outside the hard bounds [{low:g}, {high:g}]")
             values.append(value)
         out[column] = values
     out["particle"] = out["particle"].astype("int64")

@@ -27,7 +27,7 @@ from sim.errors import KazsimInputError
 from sim.levers import REGISTRY, Levers
 from sim.parameters import PARAMETERS
 from sim.schema import FIRST_DATE, LAST_DATE, MAX_DAYS, MAX_SEED, Date, Probability, StrictModel
-from sim.textfiles import UnreadableFile, read_text, safe_repr
+from sim.textfiles import UnreadableFileError, read_text, safe_repr
 
 __all__ = ["FIRST_DATE", "LAST_DATE", "MAX_DAYS", "MAX_SEED", "SCENARIOS_DIR", "EpsteinSettings", "Levers",
            "Parameters", "Period", "Scale", "Scenario", "ScenarioError", "build_scenario", "load_scenario",
@@ -197,7 +197,7 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """A scenario file's table with its ``extends`` chain merged in; errors name the file at fault."""
     try:
         text = read_text(path)
-    except UnreadableFile as error:
+    except UnreadableFileError as error:
         if not chain:
             raise ScenarioError(path, None, error.problem) from None
         raise ScenarioError(chain[-1], "extends", f"{path} {error.problem}") from None

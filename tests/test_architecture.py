@@ -93,7 +93,8 @@ def project_imports(name: str, path: Path, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
             targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
         else:
             continue
@@ -138,7 +139,7 @@ def test_there_is_no_import_circle() -> None:
         stack.append(node)
         for target in sorted(graph[node]):
             if state.get(target) == 1:
-                circle = stack[stack.index(target):] + [target]
+                circle = [*stack[stack.index(target) :], target]
                 pytest.fail("import circle: " + " -> ".join(circle))
             if target not in state:
                 visit(target)

@@ -293,8 +293,9 @@ def test_a_run_that_kills_its_worker_is_tried_three_times_then_recorded_and_the_
 
 
 def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path) -> None:
-    import batch_runners
     import dask
+
+    import batch_runners
 
     folder = sim.batch.BatchFolder(tmp_path / "b")
     specs = quick_specs(range(2011, 2013))

@@ -19,10 +19,10 @@ from scipy import stats
 
 from sim.epstein import (
     ACTIVE,
+    ACTIVE_CELL,
     ARRESTED,
     COP,
     COP_CELL,
-    ACTIVE_CELL,
     DAILY_COLUMNS,
     EMPTY_CELL,
     OTHER_CITIZEN_CELL,
@@ -143,7 +143,8 @@ def test_docks_with_mesa_reference(dock_sample):
     elapsed = time.perf_counter() - started
     assert reference[:, STATISTICS.index("max_active")].max() > 50, "the reference shows no outburst"
     pvalues = ks_pvalues(reference, dock_sample)
-    print("\n" + report(f"reference (first, {len(REF_SEEDS)} runs, {elapsed:.1f} s) vs ours (second, {len(OUR_SEEDS)})", reference, dock_sample, pvalues))
+    title = f"reference (first, {len(REF_SEEDS)} runs, {elapsed:.1f} s) vs ours (second, {len(OUR_SEEDS)})"
+    print("\n" + report(title, reference, dock_sample, pvalues))
     failed = {name: p for name, p in pvalues.items() if p < ALPHA}
     assert not failed, f"docking rejected at Bonferroni level {ALPHA}: {failed}"
 
@@ -313,7 +314,9 @@ def assert_consistent(model: EpsteinModel) -> None:
     movement=st.booleans(),
     seed=st.integers(0, 2**32),
 )
-def test_invariants_on_small_tori(width, height, vision, citizen_density, cop_density, legitimacy, max_jail_term, movement, seed):
+def test_invariants_on_small_tori(
+    width, height, vision, citizen_density, cop_density, legitimacy, max_jail_term, movement, seed
+):
     scenario = make_scenario(
         width=width,
         height=height,

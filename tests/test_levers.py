@@ -81,8 +81,7 @@ def test_tighter_raids_from_october_find_more_cells_then_and_change_nothing_befo
         after = simulate(phased_scenario, seed=seed)
         september = before.daily["date"] <= "2011-09-30"
         pd.testing.assert_frame_equal(before.daily[september], after.daily[september])
-        late = lambda r: int(r.daily.loc[~september, "raids"].sum())  # noqa: E731
-        late_raids.append((late(before), late(after)))
+        late_raids.append(tuple(int(r.daily.loc[~september, "raids"].sum()) for r in (before, after)))
     assert sum(a for _, a in late_raids) > sum(b for b, _ in late_raids)
 
 

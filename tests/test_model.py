@@ -45,7 +45,7 @@ def test_default_scale_has_mesa_agents_of_three_kinds_over_all_regions(baseline)
     assert abs(people - model.layout.region_population.sum()) / people < 0.01
     model.run(200)
     living = model.militants.living
-    faces = model.agents_by_type[MilitantCell] if MilitantCell in model.agents_by_type else []
+    faces = model.agents_by_type.get(MilitantCell, [])
     assert sorted(c.index for c in faces) == sorted(living.tolist())
     for face in faces:
         assert face.members == model.militants.members[face.index] and face.cell in model.grid.all_cells
@@ -143,7 +143,8 @@ lever_settings = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
 @given(parameters=_parameter_strategy(), levers=lever_settings, seed=st.integers(0, 2**31))
 def test_invariants_under_random_valid_parameters(parameters, levers, seed) -> None:
     # Formation is raised so that cells, attacks, raids and sweeps actually happen.
@@ -226,7 +227,8 @@ def test_disabled_raids_never_happen(baseline) -> None:
 def test_regional_lever_acts_only_in_its_regions(baseline) -> None:
     scenario = load_scenario(
         "baseline_2011",
-        overrides=['levers.sweeps.regions=["Atyrau Region"]', "levers.sweeps.probability=1.0", "cell_formation_rate=1e-6"],
+        overrides=['levers.sweeps.regions=["Atyrau Region"]', "levers.sweeps.probability=1.0",
+                   "cell_formation_rate=1e-6"],
     )
     events = simulate(scenario, seed=2).events
     sweeps = events[events["kind"] == "sweep"]
@@ -247,7 +249,8 @@ def test_overrides_and_extends(tmp_path: Path) -> None:
 BAD_SCENARIOS = {
     "unknown key": ('[levers.raids]\nlethal = 0.5\n', "levers.raids.lethal", "unknown key"),
     "wrong type": ('[scale]\npeople_per_agent = "many"\n', "scale.people_per_agent", "whole number"),
-    "probability out of range": ("[levers.sweeps]\nprecision = 1.5\n", "levers.sweeps.precision", "less than or equal to 1"),
+    "probability out of range": ("[levers.sweeps]\nprecision = 1.5\n", "levers.sweeps.precision",
+                                 "less than or equal to 1"),
     "unknown region": ('[levers.patrols]\nregions = ["Narnia Region"]\n', "levers.patrols.regions.0", "unknown region"),
     "end before start": ("[period]\nstart = 2011-06-01\nend = 2011-05-01\n", "period", "before start"),
     "unknown parameter": ("[parameters]\nlegitimaci = 0.5\n", "parameters.legitimaci", "unknown key"),
@@ -274,7 +277,8 @@ def test_bad_scenario_file_is_reported_with_status_2(case: str, tmp_path: Path) 
 
 def test_bad_override_is_reported(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "run", "baseline_2011", "--set", "legitimacy=2", "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "sim.cli", "run", "baseline_2011", "--set", "legitimacy=2",
+         "--out", str(tmp_path / "o")],
         cwd=REPO, capture_output=True, text=True,
     )
     assert result.returncode == 2 and "parameters.legitimacy" in result.stderr and "Traceback" not in result.stderr

@@ -83,24 +83,24 @@ class MilitantCells:
         self._living = None
         return len(self.alive) - 1
 
-    def remove_members(self, cell: int, count: int, rng: np.random.Generator) -> list[int]:
-        """Take ``count`` random members out of a militant cell; returns their civilian groups."""
-        pool = self.member_groups[cell]
+    def remove_members(self, militant: int, count: int, rng: np.random.Generator) -> list[int]:
+        """Take ``count`` random members out of militant cell ``militant``; returns their civilian groups."""
+        pool = self.member_groups[militant]
         count = min(count, len(pool))
         if count <= 0:
             return []
         chosen = sorted(rng.choice(len(pool), size=count, replace=False).tolist(), reverse=True)
         # The leader is the first member; a cell that loses it stays leaderless.
-        if self.leader[cell] and chosen[-1] == 0:
-            self.leader[cell] = False
+        if self.leader[militant] and chosen[-1] == 0:
+            self.leader[militant] = False
         removed = [pool.pop(i) for i in chosen]
-        self.members[cell] = len(pool)
+        self.members[militant] = len(pool)
         return removed
 
-    def dissolve_if_empty(self, cell: int) -> None:
+    def dissolve_if_empty(self, militant: int) -> None:
         """A militant cell without members is gone."""
-        if self.members[cell] == 0 and self.alive[cell]:
-            self.alive[cell] = False
+        if self.members[militant] == 0 and self.alive[militant]:
+            self.alive[militant] = False
             self._living = None
 
 
@@ -164,16 +164,16 @@ def cells_day(
     recruit_counts = np.zeros(len(living), dtype=np.int64)
     attacks = np.zeros(len(living), dtype=np.bool_)
     for k in range(len(living)):
-        cell = living[k]
-        c = home[cell]
-        recruits_near = total_near(indptr, indices, recruits_by_cell, c)
+        militant = living[k]
+        grid_cell = home[militant]
+        recruits_near = total_near(indptr, indices, recruits_by_cell, grid_cell)
         recruit_counts[k] = np.random.poisson(rates.recruitment_rate * min(1.0, recruits_near / rates.people_per_group))
-        gain = 1.0 if leader[cell] else rates.leaderless_factor
-        capability[cell] += rates.resource_gain * gain * members[cell]
-        police_per_1000 = officers_near[c] / people_near[c] * 1000.0
+        gain = 1.0 if leader[militant] else rates.leaderless_factor
+        capability[militant] += rates.resource_gain * gain * members[militant]
+        police_per_1000 = officers_near[grid_cell] / people_near[grid_cell] * 1000.0
         hazard = rates.attack_rate * excitation * np.exp(-rates.deterrence * police_per_1000)
         draw = np.random.random()
-        attacks[k] = capability[cell] >= rates.attack_cost and members[cell] > 0 and draw < hazard
+        attacks[k] = capability[militant] >= rates.attack_cost and members[militant] > 0 and draw < hazard
     return new_homes, recruit_counts, attacks
 
 
@@ -192,7 +192,7 @@ class AttackOutcome:
 class Attack:
     """An attack of today, as the police learn of it: which militant cell, from which region."""
 
-    cell: int
+    militant: int
     region: int
 
 
@@ -233,14 +233,14 @@ def militants_act(world: World, rates: MilitantRates) -> list[Attack]:
     Returns:
         Today's attacks, in the order they happened.
     """
-    cells, neighbourhood = world.militants, world.neighbourhood
-    living = cells.living
+    militants, neighbourhood = world.militants, world.neighbourhood
+    living = militants.living
     new_homes, recruit_counts, attacks = cells_day(
         living,
-        cells.home,
-        cells.members,
-        cells.leader,
-        cells.capability,
+        militants.home,
+        militants.members,
+        militants.leader,
+        militants.capability,
         world.sympathisers_by_cell,
         world.recruits_by_cell,
         world.officers_near,
@@ -254,17 +254,17 @@ def militants_act(world: World, rates: MilitantRates) -> list[Attack]:
         found_cell(world, home)
     for k in np.flatnonzero(recruit_counts).tolist():
         recruit(world, int(living[k]), int(recruit_counts[k]))
-    today = [attack(world, cell) for cell in living[attacks].tolist() if cells.alive[cell]]
-    if len(cells.living):
-        for cell in cells.living[cells.members[cells.living] > world.params.split_size].tolist():
-            split(world, cell)
+    today = [attack(world, militant) for militant in living[attacks].tolist() if militants.alive[militant]]
+    if len(militants.living):
+        for militant in militants.living[militants.members[militants.living] > world.params.split_size].tolist():
+            split(world, militant)
     # Today's hazards were drawn before any attack, so today's jumps act from tomorrow, after one decay.
     world.excitation = 1.0 + (world.excitation - 1.0) * np.exp(-1.0 / world.params.contagion_decay_days)
     return today
 
 
 def found_cell(world: World, home: int) -> None:
-    """A new militant cell of ``initial_members`` forms from the sympathisers of grid cell ``home``."""
+    """A new militant militant of ``initial_members`` forms from the sympathisers of grid militant ``home``."""
     groups = world.civilians
     here = groups.in_grid_cell(home)
     candidates = here[(groups.stage[here] != QUIET) & (groups.free[here] > 0)]
@@ -276,48 +276,48 @@ def found_cell(world: World, home: int) -> None:
     world.militants.add(home, int(world.layout.cell_region[home]), members, world.day)
 
 
-def recruit(world: World, cell: int, count: int) -> None:
-    """Militant cell ``cell`` draws up to ``count`` members from the recruits within vision."""
+def recruit(world: World, militant: int, count: int) -> None:
+    """Militant militant ``militant`` draws up to ``count`` members from the recruits within vision."""
     groups = world.civilians
-    near = world.neighbourhood.of(int(world.militants.home[cell]))
+    near = world.neighbourhood.of(int(world.militants.home[militant]))
     candidates = np.concatenate([groups.in_grid_cell(c) for c in near])
     candidates = candidates[(groups.stage[candidates] == RECRUIT) & (groups.free[candidates] > 0)]
     if len(candidates) == 0:
         return
     joined = draw_people(world.streams.militants, candidates, groups.free, count).tolist()
     groups.move(joined, "free", "in_cells")
-    world.militants.member_groups[cell].extend(joined)
-    world.militants.members[cell] += len(joined)
+    world.militants.member_groups[militant].extend(joined)
+    world.militants.members[militant] += len(joined)
 
 
-def split(world: World, cell: int) -> None:
-    """Half the members leave to found a leaderless militant cell nearby, taking half the capability."""
-    cells, rng = world.militants, world.streams.militants
-    leaving = cells.remove_members(cell, int(cells.members[cell]) // 2, rng)
-    new_home = int(rng.choice(world.neighbourhood.of(int(cells.home[cell]))))
-    index = cells.add(new_home, int(world.layout.cell_region[new_home]), leaving, world.day)
-    cells.leader[index] = False
-    cells.capability[index] = cells.capability[cell] / 2
-    cells.capability[cell] /= 2
+def split(world: World, militant: int) -> None:
+    """Half the members leave to found a leaderless militant militant nearby, taking half the capability."""
+    militants, rng = world.militants, world.streams.militants
+    leaving = militants.remove_members(militant, int(militants.members[militant]) // 2, rng)
+    new_home = int(rng.choice(world.neighbourhood.of(int(militants.home[militant]))))
+    index = militants.add(new_home, int(world.layout.cell_region[new_home]), leaving, world.day)
+    militants.leader[index] = False
+    militants.capability[index] = militants.capability[militant] / 2
+    militants.capability[militant] /= 2
 
 
-def attack(world: World, cell: int) -> Attack:
-    """Militant cell ``cell`` attacks near its home: casualties, spent capability, intelligence, contagion."""
-    cells, p, rng = world.militants, world.params, world.streams.militants
-    outcome = plan_attack(rng, p, int(cells.members[cell]))
-    home = int(cells.home[cell])
+def attack(world: World, militant: int) -> Attack:
+    """Militant militant ``militant`` attacks near its home: casualties, spent capability, intelligence, contagion."""
+    militants, p, rng = world.militants, world.params, world.streams.militants
+    outcome = plan_attack(rng, p, int(militants.members[militant]))
+    home = int(militants.home[militant])
     civilian = _kill_civilians(world, home, outcome.deaths_civilian)
     security = lose_officers(world, home, outcome.deaths_security, PATROL)
-    world.civilians.move(cells.remove_members(cell, outcome.deaths_militant, rng), "in_cells", "dead")
-    cells.capability[cell] = max(0.0, cells.capability[cell] - p.attack_cost)
-    cells.intel[cell] += p.attack_intel
+    world.civilians.move(militants.remove_members(militant, outcome.deaths_militant, rng), "in_cells", "dead")
+    militants.capability[militant] = max(0.0, militants.capability[militant] - p.attack_cost)
+    militants.intel[militant] += p.attack_intel
     world.excitation += p.contagion_jump
     log_incident(world, home, "militant", outcome.kind, security=security, civilian=civilian,
                  militant=outcome.deaths_militant, injured=outcome.injured)
     world.daily.add("attacks", 1)
-    region = int(cells.region[cell])
-    cells.dissolve_if_empty(cell)
-    return Attack(cell, region)
+    region = int(militants.region[militant])
+    militants.dissolve_if_empty(militant)
+    return Attack(militant, region)
 
 
 def _kill_civilians(world: World, home: int, count: int) -> int:

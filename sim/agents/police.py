@@ -107,9 +107,9 @@ def create_units(layout: RegionalLayout, parameters, rng: np.random.Generator) -
     )
 
 
-def nearest_unit(units: PoliceUnits, candidates: np.ndarray, layout: RegionalLayout, cell: int) -> int:
-    """The candidate unit whose base is closest (grid distance) to grid cell ``cell``."""
-    offsets = layout.coords[units.cell[candidates]] - layout.coords[cell]
+def nearest_unit(units: PoliceUnits, candidates: np.ndarray, layout: RegionalLayout, grid_cell: int) -> int:
+    """The candidate unit whose base is closest (grid distance) to ``grid_cell``."""
+    offsets = layout.coords[units.cell[candidates]] - layout.coords[grid_cell]
     return int(candidates[np.argmin(np.abs(offsets).max(axis=1))])
 
 
@@ -123,15 +123,15 @@ def refresh_presence(world: World) -> None:
     world.presence_changed = False
 
 
-def lose_officers(world: World, cell: int, count: int, kind: int) -> int:
-    """Officers of the nearest unit of ``kind`` killed near grid cell ``cell``; returns how many died."""
+def lose_officers(world: World, grid_cell: int, count: int, kind: int) -> int:
+    """Officers of the nearest unit of ``kind`` killed near ``grid_cell``; returns how many died."""
     if count == 0:
         return 0
     units = world.police
     candidates = np.flatnonzero((units.kind == kind) & (units.strength >= 1))
     if len(candidates) == 0:
         return 0
-    unit = nearest_unit(units, candidates, world.layout, cell)
+    unit = nearest_unit(units, candidates, world.layout, grid_cell)
     count = int(min(count, units.strength[unit]))
     units.strength[unit] -= count
     units.killed[unit] += count
@@ -211,14 +211,14 @@ def investigate(
     """
     actions = np.zeros(len(living), dtype=np.int8)
     for k in range(len(living)):
-        cell = living[k]
-        c = home[cell]
-        tips = rates.tip_rate * tip_multiplier[c] * members[cell] * informing[k] / people_near[c]
-        intel[cell] = intel[cell] * rates.intel_decay + tips
+        militant = living[k]
+        grid_cell = home[militant]
+        tips = rates.tip_rate * tip_multiplier[grid_cell] * members[militant] * informing[k] / people_near[grid_cell]
+        intel[militant] = intel[militant] * rates.intel_decay + tips
         draw = np.random.random()
-        if raid_allowed[c] and intel[cell] >= rates.raid_threshold:
+        if raid_allowed[grid_cell] and intel[militant] >= rates.raid_threshold:
             actions[k] = RAID
-        elif intel[cell] >= rates.raid_threshold * rates.arrest_intel_fraction and draw < rates.arrest_rate:
+        elif intel[militant] >= rates.raid_threshold * rates.arrest_intel_fraction and draw < rates.arrest_rate:
             actions[k] = TARGETED_ARRESTS
     return actions
 
@@ -243,67 +243,67 @@ def respond_to_attack(world: World, attack: Attack) -> None:
 
 
 def investigate_and_act(world: World, rates: PoliceRates) -> None:
-    """Update intelligence on every living militant cell, then raid or arrest in id order."""
-    cells, groups, neighbourhood = world.militants, world.civilians, world.neighbourhood
-    living = cells.living
+    """Update intelligence on every living militant militant, then raid or arrest in id order."""
+    militants, groups, neighbourhood = world.militants, world.civilians, world.neighbourhood
+    living = militants.living
     if len(living) == 0:
         return
-    informing = informing_near(cells.home[living], neighbourhood.indptr, neighbourhood.indices, groups.starts,
+    informing = informing_near(militants.home[living], neighbourhood.indptr, neighbourhood.indices, groups.starts,
                                groups.stage, groups.free, groups.inform_propensity)
-    actions = investigate(living, cells.home, cells.members, cells.intel, informing, world.people_near,
+    actions = investigate(living, militants.home, militants.members, militants.intel, informing, world.people_near,
                           world.tip_multiplier, world.raids_allowed, rates)
-    for cell, action in zip(living.tolist(), actions.tolist(), strict=True):
+    for militant, action in zip(living.tolist(), actions.tolist(), strict=True):
         if action == RAID:
-            raid(world, cell)
+            raid(world, militant)
         elif action == TARGETED_ARRESTS:
-            targeted_arrests(world, cell)
+            targeted_arrests(world, militant)
 
 
-def raid(world: World, cell: int) -> None:
-    """Special forces raid militant cell ``cell`` (§7.14): it surrenders, or members are killed or arrested."""
-    cells, rng, policy = world.militants, world.streams.police, world.raid_policy
-    members = int(cells.members[cell])
+def raid(world: World, militant: int) -> None:
+    """Special forces raid militant militant ``militant`` (§7.14): it surrenders, or members are killed or arrested."""
+    militants, rng, policy = world.militants, world.streams.police, world.raid_policy
+    members = int(militants.members[militant])
     if rng.random() < policy.surrender:
         killed, security_risk_deaths = 0, 0
     else:
         killed = int(rng.binomial(members, policy.lethality))
         security_risk_deaths = int(rng.poisson(policy.security_risk * members))
-    home = int(cells.home[cell])
+    home = int(militants.home[militant])
     security = lose_officers(world, home, security_risk_deaths, SPECIAL)
-    removed = cells.remove_members(cell, members, rng)
+    removed = militants.remove_members(militant, members, rng)
     world.civilians.move(removed[:killed], "in_cells", "dead")
     world.civilians.move(removed[killed:], "in_cells", "imprisoned")
-    cells.leader[cell] = False
+    militants.leader[militant] = False
     log_incident(world, home, "state", "raid", security=security, militant=killed, arrests=members - killed)
     world.daily.add("raids", 1)
     world.daily.add("arrested", members - killed)
-    cells.dissolve_if_empty(cell)
+    militants.dissolve_if_empty(militant)
 
 
-def targeted_arrests(world: World, cell: int) -> None:
-    """Police arrest some members of militant cell ``cell`` they know of (§7.15)."""
-    cells, rng = world.militants, world.streams.police
-    count = int(rng.binomial(int(cells.members[cell]), world.params.targeted_arrest_share))
+def targeted_arrests(world: World, militant: int) -> None:
+    """Police arrest some members of militant militant ``militant`` they know of (§7.15)."""
+    militants, rng = world.militants, world.streams.police
+    count = int(rng.binomial(int(militants.members[militant]), world.params.targeted_arrest_share))
     if count == 0:
         return
-    world.civilians.move(cells.remove_members(cell, count, rng), "in_cells", "imprisoned")
-    cells.intel[cell] += world.params.attack_intel
-    log_incident(world, int(cells.home[cell]), "state", "arrests", arrests=count)
+    world.civilians.move(militants.remove_members(militant, count, rng), "in_cells", "imprisoned")
+    militants.intel[militant] += world.params.attack_intel
+    log_incident(world, int(militants.home[militant]), "state", "arrests", arrests=count)
     world.daily.add("arrest_operations", 1)
     world.daily.add("arrested", count)
-    cells.dissolve_if_empty(cell)
+    militants.dissolve_if_empty(militant)
 
 
 def sweep(world: World, region: int) -> None:
     """A detention sweep in ``region`` (§7.16): members, radicals and uninvolved civilians are detained.
 
     ``size`` people are detained, of whom a share ``precision`` (binomially) are involved: militant
-    cell members first (taken one by one from random cells of the region), then recruits and
+    militant members first (taken one by one from random militants of the region), then recruits and
     sympathisers; the rest are quiet civilians, whose groups carry backlash.
     """
-    cells, groups, rng, policy = world.militants, world.civilians, world.streams.police, world.sweep_policy
-    in_region = [int(c) for c in cells.living if cells.region[c] == region]
-    members = int(sum(cells.members[c] for c in in_region))
+    militants, groups, rng, policy = world.militants, world.civilians, world.streams.police, world.sweep_policy
+    in_region = [int(m) for m in militants.living if militants.region[m] == region]
+    members = int(sum(militants.members[m] for m in in_region))
     involved = int(rng.binomial(policy.size, policy.precision))
     from_cells = min(involved, members)
     here = groups.region == region
@@ -314,14 +314,14 @@ def sweep(world: World, region: int) -> None:
     uninvolved = draw_people(rng, quiet, free, policy.size - involved)
     arrested = 0
     for _ in range(from_cells):
-        candidates = [c for c in in_region if cells.members[c] > 0]
+        candidates = [m for m in in_region if militants.members[m] > 0]
         if not candidates:
             break
-        cell = candidates[int(rng.integers(len(candidates)))]
-        taken = cells.remove_members(cell, 1, rng)
+        militant = candidates[int(rng.integers(len(candidates)))]
+        taken = militants.remove_members(militant, 1, rng)
         groups.move(taken, "in_cells", "imprisoned")
         arrested += len(taken)
-        cells.intel[cell] += world.params.attack_intel
+        militants.intel[militant] += world.params.attack_intel
     detainees = np.concatenate([involved_groups, uninvolved]).astype(np.int64)
     groups.move(detainees, "free", "detained")
     np.add.at(groups.backlash, uninvolved, world.params.backlash_per_detainee)
@@ -330,8 +330,8 @@ def sweep(world: World, region: int) -> None:
     world.daily.add("sweeps", 1)
     world.daily.add("arrested", arrested + len(detainees))
     world.daily.add("detained_uninvolved", len(uninvolved))
-    for cell in in_region:
-        cells.dissolve_if_empty(cell)
+    for militant in in_region:
+        militants.dissolve_if_empty(militant)
 
 
 class PoliceUnit(PlacedFace):

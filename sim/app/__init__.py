@@ -11,8 +11,8 @@ root (offline, after ``python -m sim.frontend``). The page shows
 * a guide with three classroom exercises, and a list of observed and simulated incidents.
 
 The sidebar (SolaraViz) holds play/pause/step/reset, the play interval (speed) and the controls the
-lever families declare (``sim.levers``). Controls take effect on **Reset**. A control left at its starting value keeps the
-scenario file's value; a moved control replaces it. Every value the page sends is validated by
+lever families declare (``sim.levers``). Controls take effect on **Reset**. A control left at its
+starting value keeps the scenario file's value; a moved control replaces it. Every value the page sends is validated by
 the scenario schema (pydantic) and nothing is evaluated or deserialised: a bad value is shown
 on the page as the scenario error and the run goes on with the scenario file's own values.
 

@@ -8,6 +8,7 @@ without a main guard) stop the batch at once with a message that says what to do
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import signal
@@ -65,7 +66,7 @@ def run_one(spec: RunSpec) -> RunOutcome:
             seconds=time.perf_counter() - start,
             particle=spec.particle,
         )
-    except Exception as error:  # noqa: BLE001 - a failed run is recorded, not fatal to the batch
+    except Exception as error:
         return RunOutcome(
             name=spec.name,
             seed=spec.seed,
@@ -171,10 +172,8 @@ def _stop_workers(pool: list[_Worker], graceful: bool) -> None:
     """Stop the workers: asked to exit when ``graceful`` (all idle), else terminated."""
     for worker in pool:
         if graceful:
-            try:
+            with contextlib.suppress(OSError):
                 worker.connection.send(None)
-            except OSError:
-                pass
     for worker in pool:
         worker.process.join(timeout=5 if graceful else 0)
         if worker.process.is_alive():
@@ -295,7 +294,7 @@ def run_dask(
                 outcome = future.result()
             except KilledWorker as error:
                 outcome = failed(spec, _killed_worker_reason(error))
-            except Exception as error:  # noqa: BLE001 - a run the cluster could not run is recorded, not fatal
+            except Exception as error:
                 outcome = failed(spec, f"{type(error).__name__}: {error}", traceback.format_exc())
             on_outcome(outcome)
             future.release()

@@ -78,7 +78,8 @@ def batch(
                   markup=False, highlight=False)
     if result.failures:
         for failure in result.failures:
-            print_error(f"{failure['scenario']} seed {failure['seed']}: {failure['error']}", label="failed", style="red")
+            print_error(f"{failure['scenario']} seed {failure['seed']}: {failure['error']}", label="failed",
+                        style="red")
         error_console.print(f"{len(result.failures)} run(s) failed; re-run the same command to retry them.")
         sys.exit(1)
 
@@ -91,7 +92,8 @@ def effects_table(effects, baseline: str) -> Table:
                    "P(worse)"):
         table.add_column(header, justify="left" if header in ("scenario", "outcome") else "right")
     for e in effects:
-        table.add_row(e.scenario, e.outcome, f"{e.baseline_mean:.2f}", f"{e.counterfactual_mean:.2f}", f"{e.effect:+.2f}",
+        table.add_row(e.scenario, e.outcome, f"{e.baseline_mean:.2f}", f"{e.counterfactual_mean:.2f}",
+                      f"{e.effect:+.2f}",
                       f"[{e.low:+.2f}, {e.high:+.2f}]", f"[{e.spread_low:+.1f}, {e.spread_high:+.1f}]",
                       "" if e.p_worse is None else f"{e.p_worse:.2f}")
     return table
@@ -102,7 +104,9 @@ def effects_table(effects, baseline: str) -> Table:
 def compare(
     inputs: Annotated[list[Path], typer.Argument(help="A batch folder, or two or more scenario files to batch first.")],
     baseline: Annotated[str | None, typer.Option(help="Baseline scenario name (default: the first).")] = None,
-    report: Annotated[Path | None, typer.Option(help="Write an HTML (.html) or Markdown (.md) report with plots.")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write an HTML (.html) or Markdown (.md) report with plots.")
+    ] = None,
     replicates: Annotated[int, typer.Option(min=2, help="Runs per scenario when given scenario files.")] = 100,
     out: Annotated[Path | None, typer.Option(help="Batch folder when given scenario files.")] = None,
     workers: Annotated[int, typer.Option(help="Local worker processes when given scenario files.")] = 2,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import TypeVar
 
 from rich.console import Console
 from rich.text import Text
@@ -18,15 +17,12 @@ error_console = Console(stderr=True, markup=False)
 #: Most worker processes a command starts (far more than any one machine's cores).
 MAX_WORKERS = 256
 
-F = TypeVar("F", bound=Callable)
-
-
 def print_error(message: str, label: str = "error", style: str = "bold red") -> None:
     """One message on stderr, printed literally: text from files and users is never read as markup."""
     error_console.print(Text.assemble((f"{label}: ", style), message), highlight=False, soft_wrap=True)
 
 
-def reports_input_errors(command: F) -> F:
+def reports_input_errors[F: Callable](command: F) -> F:
     """Turn bad input into a one-line message on stderr and exit status 2, with no traceback.
 
     A file that cannot be read or written (a folder given for a file, no permission, a full disk)

@@ -17,6 +17,7 @@ the listed ``regions`` only (default: everywhere). A **policy timeline** gives t
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -51,7 +52,7 @@ class LeverSettings(StrictModel):
         if self.regions is not None and len(set(self.regions)) != len(self.regions):
             raise ValueError("a region is listed twice")
         starts = [phase.start for phase in getattr(self, "phases", ())]
-        if any(later <= earlier for earlier, later in zip(starts, starts[1:], strict=False)):
+        if any(later <= earlier for earlier, later in itertools.pairwise(starts)):
             raise ValueError("phases must be listed in order of their start dates, each on a different day")
         return self
 
@@ -202,7 +203,7 @@ def schedule(family: LeverFamily, lever: LeverSettings, start: dt.date, days: in
     pieces: dict[str, list[np.ndarray]] = {}
     settings = lever
     phases = list(getattr(lever, "phases", ()))
-    for k, (first, last) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    for k, (first, last) in enumerate(itertools.pairwise(bounds)):
         if k > 0:
             settings = settings.model_copy(update=phases[k - 1].changes())
         segment = dates[first:last]
