@@ -29,7 +29,7 @@ CITY_REGIONS = ("Almaty City", "Astana City")
 MOORE_OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def total_near(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, cell: int) -> float:
     """Sum of ``values`` over the neighbourhood of grid cell ``cell`` (one CSR row)."""
     total = 0.0

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from sim.agents.civilians import Civilian, civilian_rates, civilians_decide, create_groups, perceive
+from sim.agents.core import as_record
 from sim.agents.militants import MilitantCell, MilitantCells, militant_rates, militants_act
-from sim.agents.police import PoliceUnit, create_units, police_act, police_rates, refresh_presence
+from sim.agents.police import PoliceRates, PoliceUnit, create_units, police_act, police_rates, refresh_presence
 from sim.geography import build_layout
 from sim.levers import LeverPlan
 from sim.mesa_adapter import RegionalGrid
@@ -76,6 +77,7 @@ class KazakhstanModel(mesa.Model):
         Civilian.create_faces(self, len(world.civilians))
         PoliceUnit.create_faces(self, len(world.police))
         self._militant_faces: dict[int, MilitantCell] = {}
+        self._faces_shown_for: np.ndarray | None = None
         n_cells, n_groups = layout.n_cells, len(world.civilians)
         for name in ("sympathisers_by_cell", "recruits_by_cell", "sympathisers_near", "militants_near",
                      "arrest_probability"):
@@ -88,9 +90,11 @@ class KazakhstanModel(mesa.Model):
         world.legitimacy_today = np.full(n_groups, params.legitimacy)
         refresh_presence(world)
         self.levers = LeverPlan(scenario.levers, world, scenario.period.days)
-        self._civilian_rates = civilian_rates(params)
+        self._civilian_rates = as_record(civilian_rates(params))
         self._militant_rates = militant_rates(params, scenario.scale.people_per_agent)
-        self._police_rates = None
+        self._militant_record = as_record(self._militant_rates)
+        self._police_rates: PoliceRates | None = None
+        self._police_record: np.ndarray | None = None
 
     # --- the day (docs/ODD.md §3) ----------------------------------------------------------------
     @property
@@ -109,8 +113,8 @@ class KazakhstanModel(mesa.Model):
         world.daily.start_day(world.day)
         self._apply_levers()
         civilians_decide(world, self._civilian_rates, self.skip_unchanged_cells)
-        attacks = militants_act(world, self._militant_rates)
-        police_act(world, attacks, self._police_rates)
+        attacks = militants_act(world, self._militant_rates, self._militant_record)
+        police_act(world, attacks, self._police_record)
         self._record()
         world.day += 1
 
@@ -121,21 +125,27 @@ class KazakhstanModel(mesa.Model):
     def _apply_levers(self) -> None:
         """Today's lever effects; what depends on them is recomputed only when they change."""
         world = self.world
-        self.levers.apply(world)
+        if not self.levers.apply(world):
+            return
         if world.pressures_changed:
             perceive(world)
         if world.presence_changed:
             refresh_presence(world)
         if self._police_rates is None or self._police_rates.raid_threshold != world.raid_policy.intel_threshold:
             self._police_rates = police_rates(world.params, world.raid_policy.intel_threshold)
+            self._police_record = as_record(self._police_rates)
 
     def _record(self) -> None:
         """Write the day's row, and show today's militant cells as Mesa agents."""
         record_day(self.world)
-        living = set(self.world.militants.living.tolist())
-        for index in [i for i in self._militant_faces if i not in living]:
+        living = self.world.militants.living
+        if living is self._faces_shown_for:
+            return  # no militant cell formed or dissolved today
+        self._faces_shown_for = living
+        alive = set(living.tolist())
+        for index in [i for i in self._militant_faces if i not in alive]:
             self._militant_faces.pop(index).remove()
-        for index in sorted(living - self._militant_faces.keys()):
+        for index in sorted(alive - self._militant_faces.keys()):
             self._militant_faces[index] = MilitantCell(self, index)
 
     # --- state the faces read ------------------------------------------------------------------

@@ -46,6 +46,10 @@ DAILY_COLUMNS = (
     "law_intensity",
 )
 COLUMN = {name: i for i, name in enumerate(DAILY_COLUMNS)}
+_QUIET, _SYMPATHISERS, _RECRUITS, _DETAINED = (COLUMN[c] for c in ("quiet", "sympathisers", "recruits", "detained"))
+_IN_CELLS, _IMPRISONED, _DEAD = (COLUMN[c] for c in ("in_cells", "imprisoned", "dead"))
+_CELLS, _MEMBERS, _POLICE_OFFICERS = (COLUMN[c] for c in ("cells", "members", "police_officers"))
+_BACKLASH_PEOPLE, _LAW_INTENSITY = COLUMN["backlash_people"], COLUMN["law_intensity"]
 #: Daily columns that are not whole counts.
 FRACTIONAL_COLUMNS = ("law_intensity",)
 
@@ -202,17 +206,16 @@ def record_day(world: World) -> None:
     else:
         elsewhere = totals.get("in_cells", 0) + totals.get("imprisoned", 0) + totals.get("dead", 0)
         quiet = len(groups) * groups.size - elsewhere - detained - open_ - recruits
-    for column, value in (("quiet", quiet), ("sympathisers", open_), ("recruits", recruits), ("detained", detained)):
-        row[COLUMN[column]] = value
-    row[COLUMN["backlash_people"]] = aggrieved * groups.size
-    row[COLUMN["in_cells"]] = totals.get("in_cells", 0)
-    row[COLUMN["imprisoned"]] = totals.get("imprisoned", 0)
-    row[COLUMN["dead"]] = totals.get("dead", 0)
+    row[_QUIET], row[_SYMPATHISERS], row[_RECRUITS], row[_DETAINED] = quiet, open_, recruits, detained
+    row[_BACKLASH_PEOPLE] = aggrieved * groups.size
+    row[_IN_CELLS] = totals.get("in_cells", 0)
+    row[_IMPRISONED] = totals.get("imprisoned", 0)
+    row[_DEAD] = totals.get("dead", 0)
     living = cells.living
-    row[COLUMN["cells"]] = len(living)
-    row[COLUMN["members"]] = cells.members[living].sum()
-    row[COLUMN["police_officers"]] = world.officers_total
-    row[COLUMN["law_intensity"]] = world.law_intensity
+    row[_CELLS] = len(living)
+    row[_MEMBERS] = cells.members[living].sum()
+    row[_POLICE_OFFICERS] = world.officers_total
+    row[_LAW_INTENSITY] = world.law_intensity
 
 
 @lru_cache(maxsize=16)

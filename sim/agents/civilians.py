@@ -208,7 +208,7 @@ def civilian_day(
     indices: np.ndarray,
     officers_near: np.ndarray,
     militants_near: np.ndarray,
-    rates: CivilianRates,
+    rates: np.ndarray,
     sympathisers_near: np.ndarray,
     arrest_level_by_cell: np.ndarray,
     arrest_prob_by_cell: np.ndarray,
@@ -240,8 +240,9 @@ def civilian_day(
 
     Writes, per grid cell, the free people who sympathise (recruits included) and who are recruits.
     ``totals`` gets free sympathisers (recruits excluded), free recruits, detained people and
-    groups carrying backlash.
+    groups carrying backlash. ``rates`` is :class:`CivilianRates` as a record (``as_record``).
     """
+    r = rates[0]
     # Seeding numba's generator from the model's stream each day keeps every draw a function of
     # (scenario, seed) in any process, without the cost of passing a Generator into numba. The
     # day's later kernels (militants, police) continue this stream.
@@ -249,38 +250,38 @@ def civilian_day(
     held = aggrieved = 0
     sums_changed = False
     for home in range(len(starts) - 1):
-        level = estimated_arrest_level(officers_near[home], sympathisers_near[home], rates.officers_per_cop,
-                                       rates.sympathisers_per_active)
+        level = estimated_arrest_level(officers_near[home], sympathisers_near[home], r.officers_per_cop,
+                                       r.sympathisers_per_active)
         nearby = militants_near[home] > 0.0
         if skip_unchanged and not changed[home] and not nearby and level == arrest_level_by_cell[home]:
             continue
-        p_arrest = 1.0 - np.exp(-rates.arrest_constant * level)
+        p_arrest = 1.0 - np.exp(-r.arrest_constant * level)
         arrest_level_by_cell[home] = level
         arrest_prob_by_cell[home] = p_arrest
         cell_open = cell_recruits = 0
         volatile = False
         for i in range(starts[home], starts[home + 1]):
             if detained[i] > 0:
-                released = np.random.binomial(detained[i], rates.release_probability)
+                released = np.random.binomial(detained[i], r.release_probability)
                 detained[i] -= released
                 free[i] += released
                 held += detained[i]
                 volatile = True
             h = hardship[i]
             if backlash[i] > 0.0:
-                backlash[i] *= rates.backlash_decay
+                backlash[i] *= r.backlash_decay
                 if backlash[i] < 1e-4:
                     backlash[i] = 0.0
                 h += backlash[i]
                 aggrieved += 1
                 volatile = True
-            if grievance(min(h, 1.0), legitimacy[i]) - risk_aversion[i] * p_arrest <= rates.threshold:
+            if grievance(min(h, 1.0), legitimacy[i]) - risk_aversion[i] * p_arrest <= r.threshold:
                 if stage[i] != QUIET:
                     stage[i] = QUIET
                 continue
             if stage[i] == QUIET:
                 stage[i] = SYMPATHISER
-            if stage[i] == SYMPATHISER and nearby and np.random.random() < rates.radicalisation_rate:
+            if stage[i] == SYMPATHISER and nearby and np.random.random() < r.radicalisation_rate:
                 stage[i] = RECRUIT
             cell_open += free[i]
             if stage[i] == RECRUIT:
@@ -305,6 +306,8 @@ def civilian_day(
 # --- the civilians' day ----------------------------------------------------------------------
 
 def _total(contributions: dict[str, np.ndarray]) -> np.ndarray | float:
+    if len(contributions) == 1:  # the usual case: no addition, no new array
+        return next(iter(contributions.values()))
     total: np.ndarray | float = 0.0
     for values in contributions.values():
         total = total + values
@@ -321,10 +324,11 @@ def perceive(world: World) -> None:
     world.pressures_changed = False
 
 
-def civilians_decide(world: World, rates: CivilianRates, skip_unchanged: bool = True) -> None:
+def civilians_decide(world: World, rates: np.ndarray, skip_unchanged: bool = True) -> None:
     """The civilians' day: Epstein's rule for every group (§7.2-7.6).
 
     Militant cells within vision are recounted first if cells formed or dissolved since yesterday.
+    ``rates`` is :func:`civilian_rates` as a record (``sim.agents.core.as_record``).
     """
     groups, neighbourhood = world.civilians, world.neighbourhood
     living = world.militants.living

@@ -115,6 +115,7 @@ class MilitantRates(NamedTuple):
     attack_rate: float
     deterrence: float
     attack_cost: float
+    excitation_decay: float
 
 
 def militant_rates(p, people_per_agent: int) -> MilitantRates:
@@ -128,6 +129,7 @@ def militant_rates(p, people_per_agent: int) -> MilitantRates:
         attack_rate=float(p.attack_rate),
         deterrence=float(p.deterrence),
         attack_cost=float(p.attack_cost),
+        excitation_decay=float(np.exp(-1.0 / p.contagion_decay_days)),
     )
 
 
@@ -144,20 +146,22 @@ def cells_day(
     people_near: np.ndarray,
     indptr: np.ndarray,
     indices: np.ndarray,
-    rates: MilitantRates,
+    rates: np.ndarray,
     excitation: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The day's draws for militant cells: formations, recruitment, capability and attacks.
 
-    Capability grows in place with the members at the start of the day.
+    Capability grows in place with the members at the start of the day. ``rates`` is
+    :class:`MilitantRates` as a record (``as_record``).
 
     Returns:
         The home grid cells of the militant cells to found today, the recruits each living cell
         is to draw, and whether each living cell attacks. Drawn from numba's generator, seeded
         for the day by ``civilian_day``.
     """
+    r = rates[0]
     total = sympathisers_by_cell.sum()
-    founded = np.random.poisson(rates.formation_rate * total) if total > 0 else 0
+    founded = np.random.poisson(r.formation_rate * total) if total > 0 else 0
     new_homes = np.zeros(founded, dtype=np.int64)
     if founded > 0:
         new_homes[:] = np.searchsorted(np.cumsum(sympathisers_by_cell), np.random.random(founded) * total, side="right")
@@ -167,13 +171,13 @@ def cells_day(
         militant = living[k]
         grid_cell = home[militant]
         recruits_near = total_near(indptr, indices, recruits_by_cell, grid_cell)
-        recruit_counts[k] = np.random.poisson(rates.recruitment_rate * min(1.0, recruits_near / rates.people_per_group))
-        gain = 1.0 if leader[militant] else rates.leaderless_factor
-        capability[militant] += rates.resource_gain * gain * members[militant]
+        recruit_counts[k] = np.random.poisson(r.recruitment_rate * min(1.0, recruits_near / r.people_per_group))
+        gain = 1.0 if leader[militant] else r.leaderless_factor
+        capability[militant] += r.resource_gain * gain * members[militant]
         police_per_1000 = officers_near[grid_cell] / people_near[grid_cell] * 1000.0
-        hazard = rates.attack_rate * excitation * np.exp(-rates.deterrence * police_per_1000)
+        hazard = r.attack_rate * excitation * np.exp(-r.deterrence * police_per_1000)
         draw = np.random.random()
-        attacks[k] = capability[militant] >= rates.attack_cost and members[militant] > 0 and draw < hazard
+        attacks[k] = capability[militant] >= r.attack_cost and members[militant] > 0 and draw < hazard
     return new_homes, recruit_counts, attacks
 
 
@@ -227,8 +231,12 @@ def plan_attack(rng: np.random.Generator, parameters, members: int) -> AttackOut
 
 # --- the militants' day ----------------------------------------------------------------------
 
-def militants_act(world: World, rates: MilitantRates) -> list[Attack]:
+def militants_act(world: World, rates: MilitantRates, record: np.ndarray) -> list[Attack]:
     """The militants' day: draws, then formations, recruitment, attacks and splits (§7.7-7.12).
+
+    Args:
+        world: the run's state.
+        rates: the militant cells' constants; ``record`` is the same as a record for the kernel.
 
     Returns:
         Today's attacks, in the order they happened.
@@ -247,7 +255,7 @@ def militants_act(world: World, rates: MilitantRates) -> list[Attack]:
         world.people_near,
         neighbourhood.indptr,
         neighbourhood.indices,
-        rates,
+        record,
         world.excitation,
     )
     for home in new_homes.tolist():
@@ -259,7 +267,7 @@ def militants_act(world: World, rates: MilitantRates) -> list[Attack]:
         for militant in militants.living[militants.members[militants.living] > world.params.split_size].tolist():
             split(world, militant)
     # Today's hazards were drawn before any attack, so today's jumps act from tomorrow, after one decay.
-    world.excitation = 1.0 + (world.excitation - 1.0) * np.exp(-1.0 / world.params.contagion_decay_days)
+    world.excitation = 1.0 + (world.excitation - 1.0) * rates.excitation_decay
     return today
 
 

@@ -195,7 +195,7 @@ def investigate(
     people_near: np.ndarray,
     tip_multiplier: np.ndarray,
     raid_allowed: np.ndarray,
-    rates: PoliceRates,
+    rates: np.ndarray,
 ) -> np.ndarray:
     """Intelligence on every living militant cell, and what the police do about each today.
 
@@ -203,30 +203,34 @@ def investigate(
     cell's home (``informing``, one entry per living cell). A cell whose home allows raids today
     (``raid_allowed``) and whose intelligence reaches the raid threshold is raided; otherwise,
     above ``arrest_intel_fraction`` of the threshold, targeted arrests happen with ``arrest_rate``
-    a day. ``tip_multiplier`` is per grid cell.
+    a day. ``tip_multiplier`` is per grid cell; ``rates`` is :class:`PoliceRates` as a record (``as_record``).
 
     Returns:
         NO_ACTION, RAID or TARGETED_ARRESTS for each living cell. Draws come from numba's
         generator, seeded for the day by ``civilian_day``.
     """
+    r = rates[0]
     actions = np.zeros(len(living), dtype=np.int8)
     for k in range(len(living)):
         militant = living[k]
         grid_cell = home[militant]
-        tips = rates.tip_rate * tip_multiplier[grid_cell] * members[militant] * informing[k] / people_near[grid_cell]
-        intel[militant] = intel[militant] * rates.intel_decay + tips
+        tips = r.tip_rate * tip_multiplier[grid_cell] * members[militant] * informing[k] / people_near[grid_cell]
+        intel[militant] = intel[militant] * r.intel_decay + tips
         draw = np.random.random()
-        if raid_allowed[grid_cell] and intel[militant] >= rates.raid_threshold:
+        if raid_allowed[grid_cell] and intel[militant] >= r.raid_threshold:
             actions[k] = RAID
-        elif intel[militant] >= rates.raid_threshold * rates.arrest_intel_fraction and draw < rates.arrest_rate:
+        elif intel[militant] >= r.raid_threshold * r.arrest_intel_fraction and draw < r.arrest_rate:
             actions[k] = TARGETED_ARRESTS
     return actions
 
 
 # --- the police's day --------------------------------------------------------------------------
 
-def police_act(world: World, attacks: list[Attack], rates: PoliceRates) -> None:
-    """The police's day: respond to today's attacks, investigate and act, carry out due sweeps (§7.13-7.16)."""
+def police_act(world: World, attacks: list[Attack], rates: np.ndarray) -> None:
+    """The police's day: respond to today's attacks, investigate and act, carry out due sweeps (§7.13-7.16).
+
+    ``rates`` is :func:`police_rates` as a record (``sim.agents.core.as_record``).
+    """
     for attack in attacks:
         respond_to_attack(world, attack)
     investigate_and_act(world, rates)
@@ -242,7 +246,7 @@ def respond_to_attack(world: World, attack: Attack) -> None:
         world.sweeps_due[world.day + delay].append(attack.region)
 
 
-def investigate_and_act(world: World, rates: PoliceRates) -> None:
+def investigate_and_act(world: World, rates: np.ndarray) -> None:
     """Update intelligence on every living militant militant, then raid or arrest in id order."""
     militants, groups, neighbourhood = world.militants, world.civilians, world.neighbourhood
     living = militants.living

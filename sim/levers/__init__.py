@@ -101,18 +101,30 @@ class LeverPlan:
         self.schedules = self._schedules(days)
 
     def _schedules(self, days: int) -> dict[str, FamilySchedule]:
-        return {family.name: schedule(family, self.levers.family(family.name), self.start, days)
-                for family in self.families}
+        schedules = {family.name: schedule(family, self.levers.family(family.name), self.start, days)
+                     for family in self.families}
+        # Plain lists: a day's lookup then costs no numpy scalar (this runs every simulated day).
+        self._changed = [(family, schedules[family.name], schedules[family.name].changed.tolist())
+                         for family in self.families]
+        self._any_changed = np.any([s.changed for s in schedules.values()], axis=0).tolist() if schedules else []
+        self._days = days
+        return schedules
 
-    def apply(self, world: World) -> None:
-        """Today's effect of every family whose values changed (all on day 0), in registry order."""
+    def apply(self, world: World) -> bool:
+        """Today's effect of every family whose values changed (all on day 0), in registry order.
+
+        Returns:
+            Whether any family's values changed today.
+        """
         day = world.day
-        if day >= len(self.schedules[self.families[0].name]):
+        if day >= self._days:
             self.schedules = self._schedules(2 * day)
-        for family in self.families:
-            plan = self.schedules[family.name]
-            if plan.changed[day]:
+        if not self._any_changed[day]:
+            return False
+        for family, plan, changed in self._changed:
+            if changed[day]:
                 family.apply(world, plan.on(day), self.reach[family.name])
+        return True
 
     def values(self, name: str) -> dict[str, np.ndarray]:
         """Family ``name``'s daily values over the run."""

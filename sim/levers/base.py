@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
@@ -118,11 +118,16 @@ class Control:
 
 @dataclass(frozen=True)
 class Reach:
-    """Where a lever acts: masks over civilian groups, grid cells and regions."""
+    """Where a lever acts: masks over civilian groups, grid cells and regions.
+
+    ``memo`` keeps what a family derives from its reach once per run (e.g. the religion law's
+    exposure of each group), since an effect may apply on many days.
+    """
 
     groups: np.ndarray
     cells: np.ndarray
     regions: np.ndarray
+    memo: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, lever: LeverSettings, regions: tuple[str, ...], group_region: np.ndarray,

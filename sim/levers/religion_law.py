@@ -50,7 +50,9 @@ def daily(law: ReligionLawSettings, dates: np.ndarray, active: np.ndarray) -> di
 
 def apply(world: World, today: Mapping[str, float], reach: Reach) -> None:
     """Exposed groups (religiosity, in the law's regions) feel today's hardship and lose legitimacy."""
-    exposure = world.civilians.religiosity * reach.groups
+    exposure = reach.memo.get("exposure")
+    if exposure is None:
+        exposure = reach.memo["exposure"] = world.civilians.religiosity * reach.groups
     world.hardship_pressure["religion_law"] = today["hardship"] * exposure
     world.legitimacy_loss["religion_law"] = today["legitimacy"] * exposure
     world.law_intensity = today["intensity"]
