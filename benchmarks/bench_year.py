@@ -27,7 +27,7 @@ SCALES = (10_000, 100_000, 300_000, 1_000_000)
 
 def time_year(people_per_agent: int | None = None, repeats: int = 11) -> dict[str, float]:
     """Median construction, step and total time of a full year (after one warm-up run)."""
-    from sim.agents.face import ArrayFace
+    from sim.mesa_adapter import release_agents
     from sim.run import build_model, simulate
     from sim.scenario import load_scenario
 
@@ -40,7 +40,7 @@ def time_year(people_per_agent: int | None = None, repeats: int = 11) -> dict[st
         model = build_model(scenario, seed)
         build.append(time.perf_counter() - start)
         civilians, agents = len(model.civilians), len(model.agents)
-        ArrayFace.release_all(model)  # so that it is freed now, not by a collection inside the timed run
+        release_agents(model)  # so that it is freed now, not by a collection inside the timed run
         del model
         # What `kazsim run` and batches call: construction, 365 days, the event and daily tables.
         start = time.perf_counter()

@@ -27,6 +27,7 @@ from calibration.simulator import Simulator
 from sim.cluster import dask_client
 from sim.errors import KazsimInputError
 from sim.parameters import BY_NAME
+from sim.posterior import parameter_names
 
 #: free parameters chosen by the Morris screen (calibration/results/sensitivity_morris.csv).
 FREE_PARAMETERS: tuple[str, ...] = ("police_per_agent_equivalent", "sympathiser_per_agent_equivalent", "legitimacy")
@@ -250,9 +251,7 @@ def posterior_summary(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Weighted mean, sd, median and 90 % interval of each parameter column."""
     weights = frame["weight"].to_numpy()
     out = {}
-    for column in frame.columns:
-        if column in ("particle", "weight"):
-            continue
+    for column in parameter_names(frame):
         values = frame[column].to_numpy()
         mean = float(np.sum(weights * values))
         q05, q50, q95 = weighted_quantile(values, weights, [0.05, 0.5, 0.95])

@@ -139,7 +139,8 @@ def forecast_pmfs(train: np.ndarray, horizon: int, seed: int = 0, paths: int = 2
 
 
 def fits(train: np.ndarray, seed: int = 0) -> dict[str, dict[str, float]]:
-    return {"poisson": fit_poisson(train), "negative_binomial": fit_negbin(train), "hawkes": fit_hawkes(train, seed=seed)}
+    return {"poisson": fit_poisson(train), "negative_binomial": fit_negbin(train),
+            "hawkes": fit_hawkes(train, seed=seed)}
 
 
 # --------------------------------------------------------------------------------- scores

@@ -34,6 +34,7 @@ import pandas as pd
 from calibration.abc import particles, prior_ranges, weighted_quantile
 from calibration.simulator import Simulator, run_many
 from calibration.targets import FULL_YEAR, TARGETS, TargetSet
+from sim.posterior import parameter_names, sample_rows
 
 FAILED = 1.0e5
 
@@ -120,7 +121,7 @@ def recovery(table: pd.DataFrame, free: list[str] | tuple[str, ...], n_truth: in
     rng = np.random.default_rng(seed)
     truths = rng.choice(len(table), size=min(n_truth, len(table)), replace=False)
     ranges = prior_ranges(free)
-    covered = {p: 0 for p in free}
+    covered = dict.fromkeys(free, 0)
     widths = {p: [] for p in free}
     errors = {p: [] for p in free}
     for i in truths:
@@ -150,9 +151,8 @@ def posterior_predictive(posterior: pd.DataFrame, n: int, seed: int = 2012, simu
     """Fresh simulations of ``n`` particles drawn by weight (with replacement), new seeds."""
     simulator = simulator or Simulator(held_out=True)
     rng = np.random.default_rng(seed)
-    weights = posterior["weight"].to_numpy(dtype=float)
-    rows = rng.choice(len(posterior), size=n, replace=True, p=weights / weights.sum())
-    names = [c for c in posterior.columns if c not in ("particle", "weight")]
+    rows = sample_rows(posterior, n, rng)
+    names = parameter_names(posterior)
     params = [{c: float(posterior.iloc[r][c]) for c in names} for r in rows]
     seeds = rng.integers(0, 2**31 - 1, size=n).tolist()
     stats = run_many(simulator, params, seeds, workers)
@@ -190,7 +190,8 @@ def scale_check(n: int = 30, seed: int = 99, workers: int = 2) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     seeds = rng.integers(0, 2**31 - 1, size=2 * n).tolist()
     fine = run_many(Simulator(overrides=("scale.people_per_agent=1500",), held_out=True), [{}] * n, seeds[:n], workers)
-    coarse = run_many(Simulator(overrides=("scale.people_per_agent=5000",), held_out=True), [{}] * n, seeds[n:], workers)
+    coarse_simulator = Simulator(overrides=("scale.people_per_agent=5000",), held_out=True)
+    coarse = run_many(coarse_simulator, [{}] * n, seeds[n:], workers)
     fine, coarse = pd.DataFrame(fine), pd.DataFrame(coarse)
     rows = []
     for name in [*TARGETS, "regions_affected", "incidents_total"]:  # the full-year statistics

@@ -12,6 +12,7 @@ from calibration.abc import weighted_quantile
 from calibration.targets import FULL_YEAR, START, TargetSet
 from sim.errors import KazsimInputError
 from sim.parameters import BY_NAME
+from sim.posterior import parameter_names
 from sim.provenance import atomic_write_text, provenance
 
 
@@ -89,7 +90,7 @@ def plot_marginals(posterior: pd.DataFrame, path: Path, truth: dict[str, float] 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [c for c in posterior.columns if c not in ("particle", "weight")]
+    names = parameter_names(posterior)
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.2), squeeze=False)
     w = posterior["weight"].to_numpy()
     for ax, name in zip(axes[0], names, strict=True):
@@ -144,7 +145,8 @@ def plot_bands(ppc: pd.DataFrame, observed: dict[str, float], path: Path, title:
 
 def plot_forecasts(pmfs: dict[str, np.ndarray], observed: np.ndarray, months: list[str], path: Path, title: str,
                    top: int = 6) -> None:
-    """Each model's predictive pmf of monthly attacks (counts 0..top, the last bar is ``>= top``) against the observed count."""
+    """Each model's predictive pmf of monthly attacks (counts 0..top, the last bar is ``>= top``) against the
+    observed count."""
     import matplotlib
 
     matplotlib.use("Agg")

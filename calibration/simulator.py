@@ -132,7 +132,7 @@ class Simulator:
         try:
             stats = self.run({k: float(v) for k, v in dict(params).items()}, seed)
             stats["failed"] = 0.0
-        except Exception:  # noqa: BLE001 - a raising model kills pyabc's workers (pyABC#305)
+        except Exception:
             traceback.print_exc()
             stats = _failed(seed)
         self.model_seconds += time.perf_counter() - began
@@ -147,7 +147,7 @@ def _run_one(args: tuple[Simulator, dict[str, float], int]) -> dict[str, float]:
     try:
         stats = simulator.run(params, seed)
         stats["failed"] = 0.0
-    except Exception:  # noqa: BLE001
+    except Exception:
         traceback.print_exc()
         stats = _failed(seed)
     stats["model_seconds"] = time.perf_counter() - began

@@ -26,7 +26,7 @@ import pandas as pd
 
 from sim.errors import KazsimInputError
 from sim.events import ATTACK_KINDS, monthly_series, regional_series
-from sim.textfiles import UnreadableFile, read_text, safe_repr
+from sim.textfiles import UnreadableFileError, read_text, safe_repr
 
 #: name -> why it is a target (short; the long version is in docs/calibration.md).
 TARGETS: dict[str, str] = {
@@ -184,7 +184,7 @@ def statistics(
                 "attacks_q4": float(monthly.loc[q4, "attacks"].sum()),
             }
         )
-        for i, (month, row) in enumerate(monthly.iterrows(), start=1):
+        for i, (_month, row) in enumerate(monthly.iterrows(), start=1):
             out[f"monthly_attacks_{i:02d}"] = float(row["attacks"])
             out[f"monthly_state_ops_{i:02d}"] = float(row["state_operations"])
             out[f"monthly_deaths_{i:02d}"] = float(row["deaths_total"])
@@ -215,7 +215,7 @@ def load_targets(path: Path | str, names: dict[str, str] | tuple[str, ...] = tup
     path = Path(path)
     try:
         data = json.loads(read_text(path))
-    except UnreadableFile as error:
+    except UnreadableFileError as error:
         raise TargetError(f"{path}: target file {error.problem.removeprefix('file ')}") from None
     except json.JSONDecodeError as error:
         raise TargetError(f"{path}: not valid JSON ({error})") from None

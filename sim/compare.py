@@ -51,7 +51,7 @@ def outcomes_per_run(batch: BatchResult) -> pd.DataFrame:
         grouped = events.groupby(["scenario", "seed"])
         kinds = events.pivot_table(index=["scenario", "seed"], columns="kind", values="id", aggfunc="count")
         for kind in (*ATTACK_KINDS, "raid", "sweep", "arrests"):
-            out[f"n_{kind}"] = kinds[kind] if kind in kinds else 0
+            out[f"n_{kind}"] = kinds.get(kind, 0)
         sums = grouped[[*DEATH_COLUMNS, "arrests"]].sum()
         out = out.join(sums)
     out = out.fillna(0)

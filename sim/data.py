@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sim.errors import DataError
 from sim.events import EVENT_COLUMNS, KINDS, is_seed_documented, normalise_events
-from sim.textfiles import UnreadableFile, read_text, safe_repr
+from sim.textfiles import UnreadableFileError, read_text, safe_repr
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -139,7 +139,7 @@ def _text(path: Path) -> str:
     """A seed file's text; any unreadable file (missing, binary, not UTF-8, huge) is a :class:`DataError`."""
     try:
         return read_text(path)
-    except UnreadableFile as error:
+    except UnreadableFileError as error:
         raise DataError(path, None, None, error.problem) from None
 
 

@@ -1,8 +1,9 @@
-"""Kazakhstan's regional grid: 2011 oblasts rasterised onto a lon/lat grid.
+"""Kazakhstan's regional grid: 2011 oblasts rasterised onto a lon/lat grid, and neighbourhoods on it.
 
-The layout (which cell belongs to which region, where people and police live) is computed
-once per resolution and kept as numpy arrays. Each model builds its own Mesa grid from it,
-holding only cells inside the country, with the arrays attached as property layers.
+The layout (which grid cell belongs to which region, where people live) is computed once per
+resolution and kept as numpy arrays; it knows nothing of Mesa. Each model builds its own Mesa grid
+from it (:mod:`sim.mesa_adapter`). Neighbourhoods are CSR rows: the grid cells within Moore
+radius ``vision`` of each grid cell, itself included.
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
 from pathlib import Path
-from random import Random
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from matplotlib.path import Path as PolygonPath
-from mesa.discrete_space import Cell, OrthogonalMooreGrid
-from mesa.discrete_space.discrete_space import DiscreteSpace
-from mesa.discrete_space.property_layer import PropertyLayer
+from numba import njit
 
 from sim.data import SEEDS_DIR, ObservedData
 
@@ -30,12 +29,50 @@ CITY_REGIONS = ("Almaty City", "Astana City")
 MOORE_OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
 
+@njit(cache=True, inline="always")
+def total_near(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, cell: int) -> float:
+    """Sum of ``values`` over the neighbourhood of grid cell ``cell`` (one CSR row)."""
+    total = 0.0
+    for k in range(indptr[cell], indptr[cell + 1]):
+        total += values[indices[k]]
+    return total
+
+
+@njit(cache=True)
+def neighbourhood_sum(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over every grid cell's neighbourhood."""
+    out = np.zeros(len(indptr) - 1)
+    for cell in range(len(indptr) - 1):
+        out[cell] = total_near(indptr, indices, values, cell)
+    return out
+
+
+class Neighbourhood(NamedTuple):
+    """The grid cells within vision of each grid cell, as the rows of a CSR matrix.
+
+    Attributes:
+        indptr: row ``c`` is ``indices[indptr[c]:indptr[c + 1]]``.
+        indices: neighbouring grid-cell indices, row by row.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+
+    def of(self, cell: int) -> np.ndarray:
+        """The grid cells within vision of ``cell``, itself included."""
+        return self.indices[self.indptr[cell] : self.indptr[cell + 1]]
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """Per grid cell, the sum of ``values`` over its neighbourhood."""
+        return neighbourhood_sum(self.indptr, self.indices, values)
+
+
 @dataclass(frozen=True, eq=False)
 class RegionalLayout:
     """Where cells, people and regions are; every array is indexed by in-country cell.
 
     Attributes:
-        cell_degrees: cell size in degrees of longitude and latitude.
+        cell_degrees: grid-cell size in degrees of longitude and latitude.
         lon0: western edge of the grid, degrees east.
         lat0: southern edge of the grid, degrees north.
         width: cells west to east.
@@ -63,7 +100,7 @@ class RegionalLayout:
     cell_population: np.ndarray
     is_centre: np.ndarray
     centre_cell: np.ndarray
-    _neighbourhoods: dict[int, sp.csr_matrix] = field(default_factory=dict, repr=False)
+    _neighbourhoods: dict[int, Neighbourhood] = field(default_factory=dict, repr=False)
     _moore_links: list[tuple[tuple[tuple[int, int], int], ...]] = field(default_factory=list, repr=False)
 
     @property
@@ -77,16 +114,27 @@ class RegionalLayout:
         raster[self.coords[:, 0], self.coords[:, 1]] = values
         return raster
 
-    def cell_lonlat(self, cell: int) -> tuple[float, float]:
-        """Longitude and latitude of a cell's centre."""
-        x, y = self.coords[cell]
-        return self.lon0 + (x + 0.5) * self.cell_degrees, self.lat0 + (y + 0.5) * self.cell_degrees
+    def lonlat(self, cells: np.ndarray | int) -> np.ndarray:
+        """Longitude and latitude of grid cells' centres: ``(n, 2)`` for an array, ``(2,)`` for one cell."""
+        xy = self.coords[cells]
+        return np.stack([self.lon0 + (xy[..., 0] + 0.5) * self.cell_degrees,
+                         self.lat0 + (xy[..., 1] + 0.5) * self.cell_degrees], axis=-1)
 
-    def neighbourhood(self, radius: int) -> sp.csr_matrix:
-        """Sparse 0/1 matrix: cell i sees cell j within Moore ``radius`` (itself included)."""
+    def neighbourhood(self, radius: int) -> Neighbourhood:
+        """The grid cells within Moore ``radius`` of each grid cell (itself included)."""
         if radius not in self._neighbourhoods:
-            self._neighbourhoods[radius] = self._moore_matrix(radius)
+            matrix = self._moore_matrix(radius)
+            self._neighbourhoods[radius] = Neighbourhood(matrix.indptr, matrix.indices)
         return self._neighbourhoods[radius]
+
+    def place_by_population(self, rng: np.random.Generator, per_region: np.ndarray) -> np.ndarray:
+        """Grid cells for ``per_region[r]`` items in each region ``r``, drawn in proportion to cell population."""
+        cells = []
+        for index, count in enumerate(per_region):
+            mine = np.flatnonzero(self.cell_region == index)
+            weights = self.cell_population[mine] / self.cell_population[mine].sum()
+            cells.append(rng.choice(mine, size=count, p=weights))
+        return np.concatenate(cells)
 
     def moore_links(self) -> list[tuple[tuple[tuple[int, int], int], ...]]:
         """For each cell, its in-country Moore neighbours as ``((dx, dy), index)``, in Mesa's order."""
@@ -214,50 +262,3 @@ def build_layout(cell_degrees: float = 0.75, seeds_dir: Path = SEEDS_DIR) -> Reg
         is_centre=is_centre,
         centre_cell=centre_cell,
     )
-
-
-class RegionalGrid(OrthogonalMooreGrid):
-    """A Mesa grid over Kazakhstan that holds only cells inside the country.
-
-    Cells outside every region are never created, so each cell belongs to one 2011 oblast.
-    Layers ``region``, ``population``, ``city`` and ``police`` are numpy-backed property layers.
-    """
-
-    def __init__(self, layout: RegionalLayout, random: Random | None = None) -> None:
-        """Create the grid.
-
-        Args:
-            layout: the regional layout to build on.
-            random: Mesa's stdlib random generator (the model's ``random``).
-        """
-        DiscreteSpace.__init__(self, capacity=None, random=random or Random(0), cell_klass=Cell)
-        self.layout = layout
-        self.torus = False
-        self.dimensions = (layout.width, layout.height)
-        self._try_random = True
-        self._ndims = 2
-        self.cell_klass = type("GridCell", (Cell,), {"_mesa_properties": set(), "__slots__": ()})
-        self._cells = {
-            (x, y): self.cell_klass((x, y), capacity=None, random=self.random) for x, y in layout.coords.tolist()
-        }
-        self._celllist = list(self._cells.values())
-        self._connect_cells()
-        for name, values, fill in (
-            ("region", layout.cell_region.astype(np.int16), -1),
-            ("population", layout.cell_population, 0.0),
-            ("city", layout.is_centre, False),
-            ("police", np.zeros(layout.n_cells), 0.0),
-        ):
-            self.add_property_layer(PropertyLayer.from_data(name, layout.grid_array(values, fill)))
-
-    def _connect_cells(self) -> None:
-        # What Cell.connect does for each of Mesa's Moore offsets, minus clearing neighbourhood
-        # caches that new cells do not have yet: a model builds its grid 4x faster this way.
-        cells = self._celllist
-        for cell, links in zip(cells, self.layout.moore_links(), strict=True):
-            cell.connections = {offset: cells[j] for offset, j in links}
-
-    def cell_at(self, index: int) -> Cell:
-        """The Mesa cell of an in-country cell index."""
-        x, y = self.layout.coords[index]
-        return self._cells[(int(x), int(y))]

@@ -1,9 +1,9 @@
 """Every behavioural parameter of the national model, in one place.
 
 Each parameter has a unit, a default, hard bounds (what is meaningful at all and keeps a run
-within memory and minutes; finite, enforced on load) and a plausible range (what the literature or the 2011 record makes credible; these
-are the calibration priors). ``source`` says where the default and range come from; keys such
-as ``K-epsteinPM`` refer to ``seeds/reference/domain-2011.md`` §8.
+within memory and minutes; finite, enforced on load) and a plausible range (what the literature
+or the 2011 record makes credible; these are the calibration priors). ``source`` says where the
+default and range come from; keys such as ``K-epsteinPM`` refer to ``seeds/reference/domain-2011.md`` §8.
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ PARAMETERS: tuple[Parameter, ...] = (
        "share of attack victims who are security personnel"),
     _p("severity_alpha", 2.0, "1", (1.1, 5.0), (1.7, 2.5), "K-clauset: frequency ~ severity^-alpha, alpha~2",
        "power-law exponent of deaths per lethal attack"),
-    _p("severity_max", 30, "people", (1, 1000), (10, 100), "assumption: caps the power law", "most deaths in one attack",
+    _p("severity_max", 30, "people", (1, 1000), (10, 100), "assumption: caps the power law",
+       "most deaths in one attack",
        integer=True),
     _p("lethal_attack_share", 0.55, "1", PROBABILITY, (0.3, 0.8),
        "2011 record: 4 of 7 seed-documented attacks killed a victim (seeds/incidents.csv)",
@@ -131,7 +132,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("attack_intel", 0.35, "intelligence", (0.0, 10.0), (0.1, 1.0),
        "2011 record: most attackers' groups were found within weeks (Taraz, Almaty)",
        "intelligence police gain on a cell from each attack it carries out"),
-    _p("intel_decay_days", 60.0, "days", (1.0, 10000.0), (20.0, 180.0), "assumption", "e-folding time of stale intelligence"),
+    _p("intel_decay_days", 60.0, "days", (1.0, 10000.0), (20.0, 180.0), "assumption",
+       "e-folding time of stale intelligence"),
     # --- Repression and backlash ------------------------------------------------------------
     _p("backlash_per_detainee", 0.08, "hardship per uninvolved detainee", (0.0, 1.0), (0.0, 0.2),
        "K-ojp, K-cjra (internment backlash), K-dugan, K-lyall2015",

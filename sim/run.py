@@ -11,13 +11,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import mesa
 import pandas as pd
 
-from sim.agents.face import ArrayFace
+from sim.epstein import EpsteinModel
 from sim.events import totals
+from sim.mesa_adapter import release_agents
+from sim.model import KazakhstanModel
+from sim.protocol import SimulationModel
 from sim.provenance import provenance
 from sim.scenario import Scenario
+
+#: The model each scenario kind (``model = ...``) runs.
+MODELS: dict[str, type[SimulationModel]] = {"national": KazakhstanModel, "epstein": EpsteinModel}
 
 #: The files ``kazsim run`` writes into its output folder.
 OUTPUT_FILES = ("events.csv", "daily.csv", "run.json")
@@ -58,16 +63,26 @@ def collector_paused() -> Iterator[None]:
         gc.collect(0)
 
 
-def build_model(scenario: Scenario, seed: int | None = None) -> mesa.Model:
+def build_model(scenario: Scenario, seed: int | None = None) -> SimulationModel:
     """The model a scenario asks for, seeded with ``seed`` (default: the scenario's)."""
-    if scenario.model == "epstein":
-        from sim.epstein import EpsteinModel
-
-        return EpsteinModel(scenario, rng=seed)
-    from sim.model import KazakhstanModel
-
     freeze_long_lived_objects()
-    return KazakhstanModel(scenario, rng=seed)
+    return MODELS[scenario.model](scenario, rng=seed)
+
+
+def advance(model: SimulationModel, days: int, progress: Callable[[int], None] | None = None) -> None:
+    """Simulate ``days`` days of a model through Mesa's own loop; ``progress(1)`` after each day when given.
+
+    Without a progress callback the whole period is one ``run_for`` call: Mesa schedules a run in one
+    go at less cost per day than stepping the model day by day.
+    """
+    chunk = days if progress is None else 1
+    done = 0
+    while done < days:
+        days_now = min(chunk, days - done)
+        model.run_for(days_now)
+        done += days_now
+        if progress is not None:
+            progress(days_now)
 
 
 @dataclass(frozen=True)
@@ -116,14 +131,9 @@ def simulate(
     days = scenario.period.days if days is None else days
     with collector_paused():
         model = build_model(scenario, seed)
-        if progress is None:
-            model.run_for(days)  # Mesa's own loop: one scheduled step per time unit
-        else:
-            for _ in range(days):
-                model.step()
-                progress(1)
+        advance(model, days, progress)
         result = RunResult(scenario, seed, days, model.events_frame(), model.daily_frame())
-        ArrayFace.release_all(model)
+        release_agents(model)
         del model
     return result
 

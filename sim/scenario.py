@@ -4,9 +4,10 @@ A scenario states a period, a scale, parameter values, the policy levers and a s
 ``extend`` another scenario file and then states only what differs. ``--set key=value``
 overrides any field by its dotted path (``legitimacy=0.7``, ``levers.religion_law.enabled=false``).
 
-Validation is strict: a number is never read from a string or a boolean, a date never from a
-number, no value is NaN or infinite, and every size has an upper bound that keeps one run within
-an ordinary machine's memory and a few minutes (the limits below, listed in ``scenarios/README.md``).
+Validation is strict (``sim.schema``): a number is never read from a string or a boolean, a date
+never from a number, no value is NaN or infinite, and every size has an upper bound that keeps one
+run within an ordinary machine's memory and a few minutes (listed in ``scenarios/README.md``).
+The ``[levers]`` table holds one table per registered lever family (``sim.levers``).
 """
 
 from __future__ import annotations
@@ -23,19 +24,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from sim.data import ObservedData
 from sim.errors import KazsimInputError
+from sim.levers import REGISTRY, Levers
 from sim.parameters import PARAMETERS
-from sim.textfiles import UnreadableFile, read_text, safe_repr
+from sim.schema import FIRST_DATE, LAST_DATE, MAX_DAYS, MAX_SEED, Date, Probability, StrictModel
+from sim.textfiles import UnreadableFileError, read_text, safe_repr
+
+__all__ = ["FIRST_DATE", "LAST_DATE", "MAX_DAYS", "MAX_SEED", "SCENARIOS_DIR", "EpsteinSettings", "Levers",
+           "Parameters", "Period", "Scale", "Scenario", "ScenarioError", "build_scenario", "load_scenario",
+           "resolve_scenario_path", "scenario_from_resolved"]
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
-#: Dates a scenario may use: the model is of 2011; a decade either side leaves room for what-ifs.
-FIRST_DATE = dt.date(2000, 1, 1)
-LAST_DATE = dt.date(2030, 12, 31)
-#: Longest simulated period, in days (ten years; a default-scale year takes well under a second).
-MAX_DAYS = 3660
-#: Largest seed (seeds are unsigned 32-bit integers, as in most random-number libraries).
-MAX_SEED = 2**32 - 1
 #: Finest scale: 20 people per civilian group gives ~820,000 groups (about 1 GB and 5 s a year).
 MIN_PEOPLE_PER_AGENT = 20
 #: How many files an ``extends`` chain may pass through, and how deeply tables and arrays may nest.
@@ -71,10 +70,6 @@ class ScenarioError(KazsimInputError):
         super().__init__(f"{where}: {message}")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
 def _parameter_field(p) -> tuple[type, Any]:
     low, high = p.bounds
     kind = int if p.integer else float
@@ -90,11 +85,7 @@ Parameters = create_model(
 )
 Parameters.__doc__ = "Behavioural parameters (see ``sim.parameters`` for units, ranges and sources)."
 
-Date = Annotated[dt.date, Field(ge=FIRST_DATE, le=LAST_DATE)]
-RegionName = Annotated[str, Field(min_length=1, max_length=100)]
-
-
-class Period(_Strict):
+class Period(StrictModel):
     """The simulated period; one step is one day."""
 
     start: Date = dt.date(2011, 1, 1)
@@ -114,82 +105,14 @@ class Period(_Strict):
         return (self.end - self.start).days + 1
 
 
-class Scale(_Strict):
+class Scale(StrictModel):
     """Resolution of the national model."""
 
     people_per_agent: Annotated[int, Field(ge=MIN_PEOPLE_PER_AGENT, le=1_000_000)] = 1500
     cell_degrees: Annotated[float, Field(ge=0.1, le=5.0)] = 0.75
 
 
-class Lever(_Strict):
-    """A dated intervention: active from ``start`` to ``end`` (both optional) when enabled,
-    in the listed ``regions`` only (default: everywhere)."""
-
-    enabled: bool = True
-    start: Date | None = None
-    end: Date | None = None
-    regions: Annotated[list[RegionName], Field(max_length=16)] | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Lever:
-        if self.start and self.end and self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
-        if self.regions is not None and len(set(self.regions)) != len(self.regions):
-            raise ValueError("a region is listed twice")
-        return self
-
-
-class ReligionLaw(Lever):
-    """The October 2011 law on religious activity (re-registration, bans on unregistered worship)."""
-
-    start: Date | None = dt.date(2011, 10, 25)
-    hardship_increase: Probability = 0.25
-    legitimacy_drop: Probability = 0.15
-    ramp_days: Annotated[float, Field(ge=0.0, le=MAX_DAYS)] = 30.0
-
-
-class RaidPolicy(Lever):
-    """Raids by special forces on cells the police have located."""
-
-    intel_threshold: Annotated[float, Field(gt=0.0, le=1000.0)] = 1.0
-    lethality: Probability = 0.5
-    surrender: Probability = 0.2
-    security_risk: Annotated[float, Field(ge=0.0, le=10.0)] = 0.15
-
-
-class SweepPolicy(Lever):
-    """Detention sweeps in a region after an attack there."""
-
-    probability: Probability = 0.5
-    size: Annotated[int, Field(ge=0, le=100_000)] = 40
-    precision: Probability = 0.15
-    max_delay_days: Annotated[int, Field(ge=1, le=365)] = 14
-
-
-class PatrolPolicy(Lever):
-    """Intensity of ordinary patrols (1 = the 2011 level)."""
-
-    intensity: Annotated[float, Field(ge=0.0, le=100.0)] = 1.0
-
-
-class InformantPolicy(Lever):
-    """Community policing: more tips from civilians, fewer grievances against police."""
-
-    tip_multiplier: Annotated[float, Field(ge=0.0, le=1000.0)] = 1.0
-    legitimacy_gain: Probability = 0.0
-
-
-class Levers(_Strict):
-    """All lever families."""
-
-    religion_law: ReligionLaw = ReligionLaw()
-    raids: RaidPolicy = RaidPolicy()
-    sweeps: SweepPolicy = SweepPolicy()
-    patrols: PatrolPolicy = PatrolPolicy()
-    informants: InformantPolicy = InformantPolicy()
-
-
-class EpsteinSettings(_Strict):
+class EpsteinSettings(StrictModel):
     """Epstein (2002) Model 1 on a torus, one agent per cell (docking mode)."""
 
     width: Annotated[int, Field(ge=3, le=500)] = 40
@@ -211,7 +134,7 @@ class EpsteinSettings(_Strict):
         return self
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     """A complete, validated scenario."""
 
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -274,7 +197,7 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """A scenario file's table with its ``extends`` chain merged in; errors name the file at fault."""
     try:
         text = read_text(path)
-    except UnreadableFile as error:
+    except UnreadableFileError as error:
         if not chain:
             raise ScenarioError(path, None, error.problem) from None
         raise ScenarioError(chain[-1], "extends", f"{path} {error.problem}") from None
@@ -362,12 +285,18 @@ def _explain(error: dict[str, Any]) -> str:
 
 
 def _known_keys(loc: tuple) -> list[str]:
+    """The keys allowed at ``loc`` (for suggesting a close one)."""
     model: Any = Scenario
     for part in loc:
+        if model is Levers:
+            model = REGISTRY[part].settings if part in REGISTRY else None
+            continue
         field = getattr(model, "model_fields", {}).get(part)
         if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
             return []
         model = field.annotation
+    if model is Levers:
+        return list(REGISTRY)
     return list(getattr(model, "model_fields", {}))
 
 
@@ -429,8 +358,8 @@ def load_scenario(path: Path | str, overrides: list[str] | None = None, seed: in
 
 def _check_regions(scenario: Scenario, path: Path) -> None:
     known = set(ObservedData().regions["region"])
-    for name in Levers.model_fields:
-        for index, region in enumerate(getattr(scenario.levers, name).regions or []):
+    for name, lever in scenario.levers:
+        for index, region in enumerate(lever.regions or []):
             if region not in known:
                 raise ScenarioError(
                     path, f"levers.{name}.regions.{index}",

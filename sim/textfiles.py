@@ -2,7 +2,7 @@
 
 Scenario files, seed tables and posterior samples are read through :func:`read_text`, which
 turns every way a file can be unreadable (missing, a folder, too large, binary, UTF-16, not
-UTF-8) into one :class:`UnreadableFile` error naming the file and what is wrong with it.
+UTF-8) into one :class:`UnreadableFileError` error naming the file and what is wrong with it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _WIDE_BOMS = (
 )
 
 
-class UnreadableFile(KazsimInputError):
+class UnreadableFileError(KazsimInputError):
     """A file that cannot be read as UTF-8 text."""
 
     def __init__(self, path: Path | str, problem: str) -> None:
@@ -47,17 +47,17 @@ def decode_text(data: bytes, path: Path | str) -> str:
     """Decode a file's bytes as UTF-8 (a UTF-8 byte-order mark is dropped).
 
     Raises:
-        UnreadableFile: the bytes are UTF-16/32, binary, or not valid UTF-8.
+        UnreadableFileError: the bytes are UTF-16/32, binary, or not valid UTF-8.
     """
     for bom, encoding in _WIDE_BOMS:
         if data.startswith(bom):
-            raise UnreadableFile(path, f"is {encoding} text; save it as UTF-8")
+            raise UnreadableFileError(path, f"is {encoding} text; save it as UTF-8")
     if b"\x00" in data:
-        raise UnreadableFile(path, f"holds a NUL byte at offset {data.index(b'\x00')}: a binary file, not text")
+        raise UnreadableFileError(path, f"holds a NUL byte at offset {data.index(b'\x00')}: a binary file, not text")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise UnreadableFile(
+        raise UnreadableFileError(
             path, f"is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); save it as UTF-8"
         ) from None
     return text.removeprefix("\ufeff")
@@ -67,18 +67,18 @@ def read_text(path: Path | str, max_bytes: int = MAX_TEXT_BYTES) -> str:
     """The text of a UTF-8 file of at most ``max_bytes`` bytes.
 
     Raises:
-        UnreadableFile: the file is missing, not a regular file, unreadable, too large or not UTF-8 text.
+        UnreadableFileError: the file is missing, not a regular file, unreadable, too large or not UTF-8 text.
     """
     path = Path(path)
     try:
         if not path.exists():
-            raise UnreadableFile(path, "file not found")
+            raise UnreadableFileError(path, "file not found")
         if not path.is_file():
-            raise UnreadableFile(path, "is not a regular file")
+            raise UnreadableFileError(path, "is not a regular file")
         size = path.stat().st_size
         if size > max_bytes:
-            raise UnreadableFile(path, f"is {size:,} bytes; expected a text file of at most {max_bytes:,} bytes")
+            raise UnreadableFileError(path, f"is {size:,} bytes; expected a text file of at most {max_bytes:,} bytes")
         data = path.read_bytes()
     except OSError as error:
-        raise UnreadableFile(path, f"cannot be read ({error.strerror or error})") from None
+        raise UnreadableFileError(path, f"cannot be read ({error.strerror or error})") from None
     return decode_text(data, path)

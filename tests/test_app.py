@@ -1,4 +1,4 @@
-"""The live page (sim/app.py) and ``kazsim demo``.
+"""The live page (sim/app/) and ``kazsim demo``.
 
 Browser tests drive a Chromium with Playwright's Python package against a Solara server started on a
 free 127.0.0.1 port. They provision Solara's front-end files themselves (sim/frontend.py fetches them
@@ -25,7 +25,8 @@ from typing import NoReturn
 import pytest
 from typer.testing import CliRunner
 
-from sim import demo_cli, frontend
+from sim import frontend
+from sim.cli import demo as demo_cli
 from sim.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ TIMEOUT_MS = 60_000
 # --- non-browser ------------------------------------------------------------------------------
 
 def test_demo_refuses_a_non_loopback_host_without_permission(monkeypatch):
-    from sim.cli import app
+    from sim.cli.main import app
 
     def no_server(*args, **kwargs):
         raise AssertionError("the server must not start")
@@ -58,7 +59,7 @@ def test_demo_refuses_a_non_loopback_host_without_permission(monkeypatch):
 
 
 def test_demo_binds_what_it_is_told(monkeypatch, tmp_path):
-    from sim.cli import app
+    from sim.cli.main import app
 
     calls = []
 
@@ -99,7 +100,7 @@ def test_non_loopback_hosts(host):
 def test_page_input_handling_never_evaluates_or_unpickles():
     forbidden = re.compile(r"(?<![\w.])(eval|exec|compile|__import__)\s*\(|literal_eval|\bpickle\b|\bmarshal\b|\bdill\b"
                            r"|\bshelve\b|yaml\.(unsafe_)?load\b|_parse_value|apply_overrides")
-    for path in (ROOT / "sim" / "app.py", ROOT / "sim" / "demo_cli.py"):
+    for path in (*sorted((ROOT / "sim" / "app").glob("*.py")), ROOT / "sim" / "cli" / "demo.py"):
         code = "\n".join(line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines())
         assert not forbidden.search(code), f"{path.name}: {forbidden.search(code)[0]}"
 
@@ -317,7 +318,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(chromium, frontend_cache, tmp_path_factory):
-    """A Solara server for sim/app.py on a free loopback port; stopped after the module."""
+    """A Solara server for sim/app/ on a free loopback port; stopped after the module."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     log = log_path.open("w")

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 import sim.batch
+import sim.batch.executors
 import sim.run
 from sim.batch import load_batch, run_batch
 from sim.compare import compare_outcomes, outcomes_per_run
@@ -80,12 +81,12 @@ def test_a_run_that_raises_is_recorded_and_the_batch_completes(tmp_path: Path, m
             raise RuntimeError("injected failure")
         return real(scenario, seed=seed, **kwargs)
 
-    monkeypatch.setattr(sim.run, "simulate", flaky)
+    monkeypatch.setattr(sim.batch.executors, "simulate", flaky)
     result = run_batch(["baseline_2011", "no_sweeps"], replicates=3, out=tmp_path / "b", workers=1, overrides=QUICK)
     assert len(result.runs) == 5
     assert [(f["scenario"], f["seed"]) for f in result.failures] == [("no_sweeps", 2012)]
     assert "injected failure" in result.failures[0]["error"] and "Traceback" in result.failures[0]["traceback"]
-    monkeypatch.setattr(sim.run, "simulate", real)
+    monkeypatch.setattr(sim.batch.executors, "simulate", real)
     retried = run_batch(["baseline_2011", "no_sweeps"], replicates=3, out=tmp_path / "b", workers=1, overrides=QUICK)
     assert len(retried.runs) == 6 and retried.failures == []
 
@@ -93,7 +94,7 @@ def test_a_run_that_raises_is_recorded_and_the_batch_completes(tmp_path: Path, m
 def test_cli_batch_exit_status_reports_failures(tmp_path: Path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
-    from sim.cli import app
+    from sim.cli.main import app
 
     real = sim.run.simulate
 
@@ -102,7 +103,7 @@ def test_cli_batch_exit_status_reports_failures(tmp_path: Path, monkeypatch) -> 
             raise ValueError("injected")
         return real(scenario, seed=seed, **kwargs)
 
-    monkeypatch.setattr(sim.run, "simulate", flaky)
+    monkeypatch.setattr(sim.batch.executors, "simulate", flaky)
     args = ["batch", "baseline_2011", "no_sweeps", "--replicates", "2", "--workers", "1", "--out", str(tmp_path / "o"),
             *(f"--set={o}" for o in QUICK)]
     result = CliRunner().invoke(app, args)
@@ -146,7 +147,7 @@ def test_compare_reports_missing_or_corrupt_files_with_status_2(tmp_path: Path) 
 def test_compare_report_has_plots_and_effects(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from sim.cli import app
+    from sim.cli.main import app
 
     out = tmp_path / "b"
     run_batch(["baseline_2011", "no_religion_law"], replicates=3, out=out, workers=1, overrides=QUICK)
@@ -280,7 +281,7 @@ def test_a_run_that_kills_its_worker_is_tried_three_times_then_recorded_and_the_
     monkeypatch.setenv(batch_runners.ATTEMPTS_LOG, str(log))
     folder = sim.batch.BatchFolder(tmp_path / "b")
     specs = quick_specs(range(2011, 2015))
-    sim.batch._run_processes(specs, 2, folder.save, runner=batch_runners.kill_worker_on_victim)
+    sim.batch.run_processes(specs, 2, folder.save, runner=batch_runners.kill_worker_on_victim)
     state = folder.inspect()
     assert state.complete == {(s.name, s.seed) for s in specs} - {batch_runners.VICTIM}
     assert [(f["scenario"], f["seed"]) for f in state.failures] == [batch_runners.VICTIM]
@@ -292,13 +293,14 @@ def test_a_run_that_kills_its_worker_is_tried_three_times_then_recorded_and_the_
 
 
 def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path) -> None:
-    import batch_runners
     import dask
+
+    import batch_runners
 
     folder = sim.batch.BatchFolder(tmp_path / "b")
     specs = quick_specs(range(2011, 2013))
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        sim.batch._run_dask(specs, 2, "local", folder.save, runner=batch_runners.kill_worker_on_victim)
+        sim.batch.run_dask(specs, 2, "local", folder.save, runner=batch_runners.kill_worker_on_victim)
     state = folder.inspect()
     failed = {(f["scenario"], f["seed"]): f["error"] for f in state.failures}
     assert failed[batch_runners.VICTIM].startswith("KilledWorker: worker process died")
@@ -365,8 +367,8 @@ def test_growing_refuses_another_base_seed_scenario_or_parameters(tmp_path: Path
 
 def test_posterior_draw_depends_on_the_seed_alone() -> None:
     weights = np.array([0.5, 0.3, 0.2])
-    draws = [sim.batch.posterior_particle(weights, seed) for seed in range(10_000)]
-    assert draws[:50] == [sim.batch.posterior_particle(weights, seed) for seed in range(50)]
+    draws = [sim.batch.particle_for_seed(weights, seed) for seed in range(10_000)]
+    assert draws[:50] == [sim.batch.particle_for_seed(weights, seed) for seed in range(50)]
     shares = np.bincount(draws, minlength=3) / len(draws)
     assert shares == pytest.approx(weights, abs=0.02)
 
@@ -389,7 +391,7 @@ def cli(*args: str) -> Result:
     """``kazsim *args`` run in this process."""
     from typer.testing import CliRunner
 
-    from sim.cli import app
+    from sim.cli.main import app
 
     return CliRunner().invoke(app, [*args])
 
@@ -597,7 +599,7 @@ def test_local_dask_cluster_listens_on_loopback_only() -> None:
 def test_kazsim_run_reproduces_the_batch_run_with_its_seed(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from sim.cli import app
+    from sim.cli.main import app
 
     base, _ = _scenarios_with_posterior(tmp_path)
     batch = run_batch([base], replicates=3, out=tmp_path / "b", workers=1, overrides=QUICK)

@@ -28,7 +28,6 @@ from calibration.abc import (
     posterior_frame,
     posterior_summary,
 )
-from calibration.posterior import PosteriorError, load_posterior
 from calibration.simulator import Simulator
 from calibration.targets import (
     FULL_YEAR,
@@ -41,9 +40,10 @@ from calibration.targets import (
     statistics,
     target_set,
 )
-from sim.cli import app
+from sim.cli.main import app
 from sim.cluster import local_cluster
 from sim.events import empty_events
+from sim.posterior import PosteriorError, load_posterior
 
 CHEAP = ("scale.people_per_agent=20000",)
 DAYS = 181
@@ -202,7 +202,8 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_load_posterior_accepts_a_valid_file(tmp_path: Path):
-    frame = load_posterior(_write(tmp_path / "p.csv", "particle,weight,legitimacy,attack_rate\n0,0.25,0.8,0.02\n1,0.75,0.7,0.03\n"))
+    text = "particle,weight,legitimacy,attack_rate\n0,0.25,0.8,0.02\n1,0.75,0.7,0.03\n"
+    frame = load_posterior(_write(tmp_path / "p.csv", text))
     assert list(frame.columns) == ["particle", "weight", "legitimacy", "attack_rate"]
     assert frame["weight"].sum() == pytest.approx(1)
 
@@ -272,7 +273,7 @@ def test_cli_reports_bad_input_with_exit_status_2(tmp_path: Path, args: list[str
 # --------------------------------------------------------------------------------- Dask
 @pytest.fixture(scope="module")
 def dask_cluster():
-    """The loopback cluster of ``--scheduler local``: 2 single-threaded worker processes (created here, never at import)."""
+    """The loopback cluster of ``--scheduler local``: 2 single-threaded worker processes (made here, not at import)."""
     cluster = local_cluster(2)
     yield cluster
     cluster.close()
@@ -299,7 +300,8 @@ def test_calibration_on_a_dask_cluster(dask_cluster, tmp_path: Path, synthetic):
 @pytest.mark.slow
 def test_cli_jan_sep_calibration_on_a_local_dask_cluster_and_its_out_of_sample_check(tmp_path: Path):
     out = tmp_path / "heldout"
-    result = CliRunner().invoke(app, ["calibrate", "--fit-until", "2011-09-30", "--scheduler", "local", "--workers", "2",
+    result = CliRunner().invoke(app, ["calibrate", "--fit-until", "2011-09-30", "--scheduler", "local",
+                                      "--workers", "2",
                                       "--population", "6", "--generations", "1", "--free", "legitimacy",
                                       "--out", str(out)])
     assert result.exit_code == 0, result.output

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from sim.cli import app
+from sim.cli.main import app
 from sim.data import ObservedData
 from sim.errors import DataError
 from sim.events import COUNT_COLUMNS, DEATH_COLUMNS, INITIATORS, KINDS, monthly_series, normalise_events, totals
@@ -87,7 +87,8 @@ def test_rows_reproduce_the_toll_after_the_december_raid(observed: ObservedData)
     assert deaths == int(after_raid.group(1))
     assert int(upto_raid["deaths_security"].sum()) == int(after_raid.group(2))
     # The domain notes' year-end figure adds the deaths of domain-only incidents after the raid.
-    later = observed.incidents[(~observed.incidents["seed_documented"]) & (observed.incidents["date"] > raid["date"].iloc[0])]
+    incidents = observed.incidents
+    later = incidents[(~incidents["seed_documented"]) & (incidents["date"] > raid["date"].iloc[0])]
     seed_year = int(totals(observed.seed_incidents)["deaths_total"])
     assert seed_year + int(later[list(DEATH_COLUMNS)].to_numpy().sum()) == year_end
 

@@ -19,10 +19,10 @@ from scipy import stats
 
 from sim.epstein import (
     ACTIVE,
+    ACTIVE_CELL,
     ARRESTED,
     COP,
     COP_CELL,
-    ACTIVE_CELL,
     DAILY_COLUMNS,
     EMPTY_CELL,
     OTHER_CITIZEN_CELL,
@@ -143,7 +143,8 @@ def test_docks_with_mesa_reference(dock_sample):
     elapsed = time.perf_counter() - started
     assert reference[:, STATISTICS.index("max_active")].max() > 50, "the reference shows no outburst"
     pvalues = ks_pvalues(reference, dock_sample)
-    print("\n" + report(f"reference (first, {len(REF_SEEDS)} runs, {elapsed:.1f} s) vs ours (second, {len(OUR_SEEDS)})", reference, dock_sample, pvalues))
+    title = f"reference (first, {len(REF_SEEDS)} runs, {elapsed:.1f} s) vs ours (second, {len(OUR_SEEDS)})"
+    print("\n" + report(title, reference, dock_sample, pvalues))
     failed = {name: p for name, p in pvalues.items() if p < ALPHA}
     assert not failed, f"docking rejected at Bonferroni level {ALPHA}: {failed}"
 
@@ -224,7 +225,7 @@ def test_conservation():
     assert (frame[["active", "quiet", "jailed"]].sum(axis=1) == n_citizens).all()
     assert frame["active"].max() > 0 and frame["jailed"].max() > 0
     assert len(model.agents_by_type[Citizen]) == n_citizens and len(model.agents) == n_agents
-    assert (model.kind != COP).sum() == n_citizens
+    assert (model.lattice.kind != COP).sum() == n_citizens
 
 
 def test_agents_by_type_faces_read_the_arrays():
@@ -240,7 +241,7 @@ def test_agents_by_type_faces_read_the_arrays():
     assert len(set(positions)) == len(positions)
     for agent in model.agents:
         x, y = agent.position
-        assert model.occupancy[x * 40 + y] == agent.index
+        assert model.lattice.occupancy[x * 40 + y] == agent.index
     counts = pd.Series([c.state for c in citizens]).value_counts()
     last = model.daily_frame().iloc[-1]
     assert counts.get("active", 0) == last["active"] and counts.get("arrested", 0) == last["jailed"]
@@ -271,8 +272,8 @@ def test_jail_semantics():
     """A jailed citizen keeps its cell, counts down, and is released at its next zero-sentence activation."""
     model = EpsteinModel(make_scenario(cop_density=0.0, legitimacy=1.0), rng=5)  # no cops, nobody active
     prisoner = model.agents_by_type[Citizen].to_list()[0]
-    model.jail[prisoner.index] = 3
-    model.state[prisoner.index] = ARRESTED
+    model.lattice.jail[prisoner.index] = 3
+    model.lattice.state[prisoner.index] = ARRESTED
     where = prisoner.position
     for sentence in (2, 1, 0):
         model.step()
@@ -286,17 +287,17 @@ def assert_consistent(model: EpsteinModel) -> None:
     """Positions, occupancy, padded cell codes, states and sentences agree."""
     s = model.settings
     codes = np.full(s.width * s.height, EMPTY_CELL, dtype=np.int8)
-    for agent in range(model.kind.size):
-        cell = model.pos_x[agent] * s.height + model.pos_y[agent]
-        assert model.occupancy[cell] == agent
-        if model.kind[agent] == COP:
+    for agent in range(model.lattice.kind.size):
+        cell = model.lattice.pos_x[agent] * s.height + model.lattice.pos_y[agent]
+        assert model.lattice.occupancy[cell] == agent
+        if model.lattice.kind[agent] == COP:
             codes[cell] = COP_CELL
         else:
-            codes[cell] = ACTIVE_CELL if model.state[agent] == ACTIVE else OTHER_CITIZEN_CELL
-            assert model.state[agent] in (ACTIVE, QUIET, ARRESTED)
-            assert 0 <= model.jail[agent] <= s.max_jail_term
-            assert model.jail[agent] == 0 or model.state[agent] == ARRESTED
-    assert (model.occupancy >= 0).sum() == model.kind.size
+            codes[cell] = ACTIVE_CELL if model.lattice.state[agent] == ACTIVE else OTHER_CITIZEN_CELL
+            assert model.lattice.state[agent] in (ACTIVE, QUIET, ARRESTED)
+            assert 0 <= model.lattice.jail[agent] <= s.max_jail_term
+            assert model.lattice.jail[agent] == 0 or model.lattice.state[agent] == ARRESTED
+    assert (model.lattice.occupancy >= 0).sum() == model.lattice.kind.size
     padded = np.pad(codes.reshape(s.width, s.height), model.radius, mode="wrap").ravel()
     assert np.array_equal(padded, model._codes)
 
@@ -313,7 +314,9 @@ def assert_consistent(model: EpsteinModel) -> None:
     movement=st.booleans(),
     seed=st.integers(0, 2**32),
 )
-def test_invariants_on_small_tori(width, height, vision, citizen_density, cop_density, legitimacy, max_jail_term, movement, seed):
+def test_invariants_on_small_tori(
+    width, height, vision, citizen_density, cop_density, legitimacy, max_jail_term, movement, seed
+):
     scenario = make_scenario(
         width=width,
         height=height,
@@ -326,11 +329,11 @@ def test_invariants_on_small_tori(width, height, vision, citizen_density, cop_de
         movement=movement,
     )
     model = EpsteinModel(scenario, rng=seed)
-    start_x, start_y = model.pos_x.copy(), model.pos_y.copy()
+    start_x, start_y = model.lattice.pos_x.copy(), model.lattice.pos_y.copy()
     for _ in range(6):
         model.step()
         assert_consistent(model)
     if not movement:
-        assert np.array_equal(start_x, model.pos_x) and np.array_equal(start_y, model.pos_y)
+        assert np.array_equal(start_x, model.lattice.pos_x) and np.array_equal(start_y, model.lattice.pos_y)
     frame = model.daily_frame()
     assert (frame[["active", "quiet", "jailed"]].sum(axis=1) == model.n_citizens).all()

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim import demo_cli, frontend
+from sim import frontend
+from sim.cli import demo as demo_cli
 from sim.frontend import FrontendError, NpmPackage
 
 FILES = {"package/package.json": b'{"name": "@scope/demo-pkg"}', "package/dist/app.min.js": b"console.log(1)"}
@@ -216,7 +217,7 @@ def demo_server(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
 
 
 def test_demo_fetches_missing_frontend_files_before_serving(registry, demo_server, monkeypatch, tmp_path):
-    from sim.cli import app
+    from sim.cli.main import app
 
     tarball = make_tarball(FILES)
     package = pinned(tarball)
@@ -236,7 +237,7 @@ def test_demo_fetches_missing_frontend_files_before_serving(registry, demo_serve
 
 
 def test_demo_without_frontend_files_says_how_to_get_them(registry, demo_server, monkeypatch, tmp_path):
-    from sim.cli import app
+    from sim.cli.main import app
 
     monkeypatch.setattr(frontend, "cache_dir", lambda: tmp_path / "cdn")
     monkeypatch.setattr(frontend, "PACKAGES", (pinned(make_tarball(FILES)),))
@@ -252,7 +253,7 @@ def test_demo_without_frontend_files_says_how_to_get_them(registry, demo_server,
 
 
 def test_demo_prints_option_errors_literally(demo_server):
-    from sim.cli import app
+    from sim.cli.main import app
 
     result = CliRunner().invoke(app, ["demo", "[red]nope[/red]"])
     assert result.exit_code == 2 and demo_server == []

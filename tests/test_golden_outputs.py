@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "golden"))
-from record import DIGESTS, digests  # noqa: E402
+from record import DIGESTS, digests
 
 
 @pytest.mark.slow

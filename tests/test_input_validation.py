@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import copy
 import datetime as dt
-import json
 import math
 import os
 import stat
@@ -23,7 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from sim.cli import app
+from sim.cli.main import app
 from sim.errors import KazsimInputError
 from sim.parameters import PARAMETERS
 from sim.run import simulate
@@ -282,7 +281,8 @@ def test_error_text_is_printed_literally_never_as_markup(tmp_path: Path) -> None
         ('seed = "2011"', "seed", "expected a whole number (got '2011')"),
         ("seed = true", "seed", "expected a whole number (got True)"),
         ("seed = 2011.0", "seed", "expected a whole number"),
-        ('[parameters]\nlethal_attack_share = "0.3"', "parameters.lethal_attack_share", "expected a number (got '0.3')"),
+        ('[parameters]\nlethal_attack_share = "0.3"', "parameters.lethal_attack_share",
+         "expected a number (got '0.3')"),
         ("[parameters]\nlegitimacy = true", "parameters.legitimacy", "expected a number (got True)"),
         ('[levers.sweeps]\nenabled = "no"', "levers.sweeps.enabled", "expected true or false (got 'no')"),
         ("[levers.sweeps]\nenabled = 0", "levers.sweeps.enabled", "expected true or false"),
@@ -370,8 +370,9 @@ def test_run_does_not_silently_overwrite_an_earlier_run(tmp_path: Path) -> None:
     afile = tmp_path / "afile"
     afile.write_text("x")
     expect_error(cli("run", "baseline_2011", "--days", "3", "--out", str(afile)), "is a file")
-    expect_error(cli("run", "baseline_2011", "--days", "3", "--out", str(afile / "run"), *(f"--set={o}" for o in QUICK)),
-                 str(afile))
+    nested = str(afile / "run")
+    quick = [f"--set={o}" for o in QUICK]
+    expect_error(cli("run", "baseline_2011", "--days", "3", "--out", nested, *quick), str(afile))
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")

@@ -13,12 +13,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from sim.agents.civilian import Civilian, draw_people
-from sim.agents.militant_cell import MilitantCell
-from sim.agents.police_unit import PoliceUnit
+from sim.agents.civilians import Civilian, draw_people
+from sim.agents.militants import MilitantCell
+from sim.agents.police import PoliceUnit
 from sim.data import ObservedData
 from sim.events import DEATH_COLUMNS, EVENT_COLUMNS, KINDS, empty_events, normalise_events
-from sim.geography import RegionalGrid, build_layout
+from sim.geography import build_layout
+from sim.mesa_adapter import RegionalGrid
 from sim.model import KazakhstanModel
 from sim.parameters import PARAMETERS
 from sim.run import simulate, write_outputs
@@ -44,7 +45,7 @@ def test_default_scale_has_mesa_agents_of_three_kinds_over_all_regions(baseline)
     assert abs(people - model.layout.region_population.sum()) / people < 0.01
     model.run(200)
     living = model.militants.living
-    faces = model.agents_by_type[MilitantCell] if MilitantCell in model.agents_by_type else []
+    faces = model.agents_by_type.get(MilitantCell, [])
     assert sorted(c.index for c in faces) == sorted(living.tolist())
     for face in faces:
         assert face.members == model.militants.members[face.index] and face.cell in model.grid.all_cells
@@ -61,7 +62,7 @@ def test_grid_holds_only_in_country_cells_each_in_one_region() -> None:
     assert set(layout.regions) == set(ObservedData().regions["region"])
     assert grid.population.data.sum() == pytest.approx(layout.region_population.sum())
     for cell in cells[:50]:
-        assert all(n.coordinate in grid._cells for n in cell.neighborhood)
+        assert all(grid.has(n.coordinate) for n in cell.neighborhood)
     # Each region's administrative centre is in that region's cells.
     assert (layout.cell_region[layout.centre_cell] == np.arange(16)).all()
 
@@ -71,39 +72,8 @@ def test_grid_connections_are_mesas_moore_connections() -> None:
     offsets = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]  # OrthogonalMooreGrid's
     for cell in grid.all_cells:
         x, y = cell.coordinate
-        expected = {(dx, dy): grid._cells[(x + dx, y + dy)] for dx, dy in offsets if (x + dx, y + dy) in grid._cells}
+        expected = {(dx, dy): grid[(x + dx, y + dy)] for dx, dy in offsets if grid.has((x + dx, y + dy))}
         assert list(cell.connections.items()) == list(expected.items())
-
-
-def test_bulk_faces_are_registered_as_mesas_own_path_registers_them(baseline) -> None:
-    import mesa
-    from mesa.model import ModelSignals
-
-    bulk = KazakhstanModel(baseline)
-    one_by_one = mesa.Model(rng=1)
-    mesa.Agent(one_by_one)  # ids continue after agents created earlier
-    first = one_by_one.agent_id_counter
-    class Listener:
-        heard = 0
-
-        def hear(self, signal) -> None:
-            self.heard += 1
-
-    listener = Listener()
-    one_by_one.observe("agents", ModelSignals.AGENT_ADDED, listener.hear)
-    Civilian.create_faces(one_by_one, 50)  # someone listens: Mesa's own path, one agent at a time
-    assert listener.heard == 50
-    faces = list(one_by_one.agents_by_type[Civilian])
-    assert [f.unique_id for f in faces] == list(range(first, first + 50))
-    bulk_faces = list(bulk.agents_by_type[Civilian])
-    assert [f.index for f in bulk_faces] == list(range(len(bulk.civilians)))
-    assert sorted(vars(bulk_faces[0])) == sorted(vars(faces[0]))
-    ids = [a.unique_id for a in bulk.agents]
-    assert ids == list(range(ids[0], ids[0] + len(ids))) and bulk.agent_id_counter == ids[-1] + 1
-    assert set(bulk.agents_by_type[Civilian]) <= set(bulk.agents)
-    face = bulk_faces[3]
-    face.remove()
-    assert face not in bulk.agents and face not in bulk.agents_by_type[Civilian]
 
 
 @pytest.mark.parametrize("name", ["baseline_2011", "aggressive_raids"])
@@ -120,27 +90,6 @@ def test_skipping_unchanged_cells_gives_identical_results(name: str, monkeypatch
         assert daily["sweeps"].sum() + daily["attacks"].sum() > 0  # the comparison covers events
         pd.testing.assert_frame_equal(daily, daily_all)
         pd.testing.assert_frame_equal(events, events_all)
-
-
-def test_lever_schedule_matches_the_levers_day_by_day(baseline) -> None:
-    import datetime as dt
-
-    from sim.levers import is_active, patrols, religion_law
-    from sim.levers.schedule import lever_schedule
-
-    levers = load_scenario(
-        "baseline_2011",
-        overrides=["levers.patrols.intensity=1.5", "levers.patrols.start=2011-03-01", "levers.patrols.end=2011-03-31"],
-    ).levers
-    schedule = lever_schedule(levers, dt.date(2011, 1, 1), 365)
-    for day in range(0, 365, 7):
-        date = dt.date(2011, 1, 1) + dt.timedelta(days=day)
-        assert schedule.law_intensity[day] == religion_law.intensity(levers.religion_law, date)
-        assert schedule.patrol_intensity[day] == patrols.intensity(levers.patrols, date)
-        assert schedule.raids_active[day] == is_active(levers.raids, date)
-    law_start = (levers.religion_law.start - dt.date(2011, 1, 1)).days
-    changes = set(np.flatnonzero(schedule.changed).tolist())
-    assert changes == {0, 59, 90, *range(law_start, law_start + int(levers.religion_law.ramp_days))}
 
 
 def test_same_seed_gives_identical_bytes_in_another_process(baseline, tmp_path: Path) -> None:
@@ -194,7 +143,8 @@ lever_settings = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
 @given(parameters=_parameter_strategy(), levers=lever_settings, seed=st.integers(0, 2**31))
 def test_invariants_under_random_valid_parameters(parameters, levers, seed) -> None:
     # Formation is raised so that cells, attacks, raids and sweeps actually happen.
@@ -277,7 +227,8 @@ def test_disabled_raids_never_happen(baseline) -> None:
 def test_regional_lever_acts_only_in_its_regions(baseline) -> None:
     scenario = load_scenario(
         "baseline_2011",
-        overrides=['levers.sweeps.regions=["Atyrau Region"]', "levers.sweeps.probability=1.0", "cell_formation_rate=1e-6"],
+        overrides=['levers.sweeps.regions=["Atyrau Region"]', "levers.sweeps.probability=1.0",
+                   "cell_formation_rate=1e-6"],
     )
     events = simulate(scenario, seed=2).events
     sweeps = events[events["kind"] == "sweep"]
@@ -298,7 +249,8 @@ def test_overrides_and_extends(tmp_path: Path) -> None:
 BAD_SCENARIOS = {
     "unknown key": ('[levers.raids]\nlethal = 0.5\n', "levers.raids.lethal", "unknown key"),
     "wrong type": ('[scale]\npeople_per_agent = "many"\n', "scale.people_per_agent", "whole number"),
-    "probability out of range": ("[levers.sweeps]\nprecision = 1.5\n", "levers.sweeps.precision", "less than or equal to 1"),
+    "probability out of range": ("[levers.sweeps]\nprecision = 1.5\n", "levers.sweeps.precision",
+                                 "less than or equal to 1"),
     "unknown region": ('[levers.patrols]\nregions = ["Narnia Region"]\n', "levers.patrols.regions.0", "unknown region"),
     "end before start": ("[period]\nstart = 2011-06-01\nend = 2011-05-01\n", "period", "before start"),
     "unknown parameter": ("[parameters]\nlegitimaci = 0.5\n", "parameters.legitimaci", "unknown key"),
@@ -325,7 +277,8 @@ def test_bad_scenario_file_is_reported_with_status_2(case: str, tmp_path: Path) 
 
 def test_bad_override_is_reported(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "run", "baseline_2011", "--set", "legitimacy=2", "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "sim.cli", "run", "baseline_2011", "--set", "legitimacy=2",
+         "--out", str(tmp_path / "o")],
         cwd=REPO, capture_output=True, text=True,
     )
     assert result.returncode == 2 and "parameters.legitimacy" in result.stderr and "Traceback" not in result.stderr

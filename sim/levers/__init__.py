@@ -1,38 +1,172 @@
-"""Policy levers: dated interventions, one module per family.
+"""Policy levers: the registry of lever families, and the plan that applies them to a run.
 
-Each lever is switched on by ``enabled`` and acts from ``start`` to ``end`` (both optional).
-Lever functions take one date or an array of dates (``datetime64[D]``) and answer for each;
-``sim.levers.schedule`` evaluates them once for every day of a run.
+A scenario's ``[levers]`` table holds one table per registered family (``REGISTRY``); the
+scenario schema validates each with its family's settings, so adding a family is one new module
+(settings, daily values, effect, controls) and one line in :data:`FAMILIES`. Each day,
+:class:`LeverPlan` calls the effect of every family whose values changed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, model_validator
+from pydantic_core import InitErrorDetails
 
-from sim.scenario import Lever
+from sim.levers import informants, patrols, raids, religion_law, sweeps
+from sim.levers.base import Control, FamilySchedule, LeverFamily, LeverSettings, Reach, is_active, schedule
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+__all__ = ["FAMILIES", "REGISTRY", "Control", "LeverFamily", "LeverPlan", "LeverSettings", "Levers", "is_active",
+           "lever_table", "register", "unregister"]
+
+#: The lever families, in the order their effects apply each day.
+FAMILIES: tuple[LeverFamily, ...] = (
+    religion_law.FAMILY,
+    raids.FAMILY,
+    sweeps.FAMILY,
+    patrols.FAMILY,
+    informants.FAMILY,
+)
+REGISTRY: dict[str, LeverFamily] = {family.name: family for family in FAMILIES}
 
 
-def as_days(dates: dt.date | np.ndarray) -> np.ndarray:
-    """Dates as ``datetime64[D]`` (a 0-d array for one date)."""
-    return np.asarray(dates, dtype="datetime64[D]")
+def register(family: LeverFamily) -> None:
+    """Add a lever family (scenarios may then set ``[levers.<name>]``)."""
+    if family.name in REGISTRY:
+        raise ValueError(f"a lever family {family.name!r} is already registered")
+    REGISTRY[family.name] = family
 
 
-def is_active(lever: Lever, dates: dt.date | np.ndarray) -> np.ndarray:
-    """Whether a lever acts on each of ``dates``."""
-    days = as_days(dates)
-    active = np.full(days.shape, lever.enabled)
-    if lever.start is not None:
-        active &= days >= np.datetime64(lever.start, "D")
-    if lever.end is not None:
-        active &= days <= np.datetime64(lever.end, "D")
-    return active
+def unregister(name: str) -> None:
+    """Remove a lever family added with :func:`register`."""
+    del REGISTRY[name]
 
 
-def region_mask(lever: Lever, regions: tuple[str, ...], region_index: np.ndarray) -> np.ndarray:
-    """Per element of ``region_index``, whether the lever reaches that region."""
-    if lever.regions is None:
-        return np.ones(len(region_index), dtype=bool)
-    chosen = np.array([name in lever.regions for name in regions])
-    return chosen[region_index]
+class Levers(BaseModel):
+    """Every registered lever family's settings, by family name (``scenario.levers.raids``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_family(cls, data: Any, info: ValidationInfo) -> dict[str, LeverSettings]:
+        if isinstance(data, Levers):
+            return dict(data)
+        if not isinstance(data, dict):
+            raise ValueError("expected a table of lever families")
+        errors = [InitErrorDetails(type="extra_forbidden", loc=(key,), input=value)
+                  for key, value in data.items() if key not in REGISTRY]
+        settings = {}
+        for name, family in REGISTRY.items():
+            table = data.get(name, {})
+            try:
+                if isinstance(table, family.settings):
+                    settings[name] = table
+                elif info.mode == "json":
+                    settings[name] = family.settings.model_validate_json(json.dumps(table))
+                else:
+                    settings[name] = family.settings.model_validate(table)
+            except ValidationError as error:
+                errors += [InitErrorDetails(type=e["type"], loc=(name, *e["loc"]), input=e["input"],
+                                            ctx=e.get("ctx", {})) for e in error.errors()]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return settings
+
+    def __iter__(self):
+        return iter((name, getattr(self, name)) for name in REGISTRY if hasattr(self, name))
+
+    def family(self, name: str) -> LeverSettings:
+        """The settings of family ``name``."""
+        return getattr(self, name)
+
+
+class LeverPlan:
+    """The levers of one run: each family's daily values and reach, applied to the world day by day."""
+
+    def __init__(self, levers: Levers, world: World, days: int) -> None:
+        """Evaluate every family's values for ``days`` days and its reach on the world's layout."""
+        self.levers = levers
+        self.start = world.start
+        regions, layout = world.layout.regions, world.layout
+        self.families = [REGISTRY[name] for name in REGISTRY]
+        self.reach = {family.name: Reach.of(levers.family(family.name), regions, world.civilians.region,
+                                            layout.cell_region) for family in self.families}
+        self.schedules = self._schedules(days)
+
+    def _schedules(self, days: int) -> dict[str, FamilySchedule]:
+        schedules = {family.name: schedule(family, self.levers.family(family.name), self.start, days)
+                     for family in self.families}
+        # Plain lists: a day's lookup then costs no numpy scalar (this runs every simulated day).
+        self._changed = [(family, schedules[family.name], schedules[family.name].changed.tolist())
+                         for family in self.families]
+        self._any_changed = np.any([s.changed for s in schedules.values()], axis=0).tolist() if schedules else []
+        self._days = days
+        return schedules
+
+    def apply(self, world: World) -> bool:
+        """Today's effect of every family whose values changed (all on day 0), in registry order.
+
+        Returns:
+            Whether any family's values changed today.
+        """
+        day = world.day
+        if day >= self._days:
+            self.schedules = self._schedules(2 * day)
+        if not self._any_changed[day]:
+            return False
+        for family, plan, changed in self._changed:
+            if changed[day]:
+                family.apply(world, plan.on(day), self.reach[family.name])
+        return True
+
+    def values(self, name: str) -> dict[str, np.ndarray]:
+        """Family ``name``'s daily values over the run."""
+        return self.schedules[name].values
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[]" if not value else str(value)
+    return str(value)
+
+
+def _bounds(field) -> str:
+    low = high = None
+    low_open = high_open = False
+    for item in field.metadata:
+        for name, attribute in (("ge", "ge"), ("gt", "gt"), ("le", "le"), ("lt", "lt")):
+            value = getattr(item, attribute, None)
+            if value is None:
+                continue
+            if name in ("ge", "gt"):
+                low, low_open = value, name == "gt"
+            else:
+                high, high_open = value, name == "lt"
+    if low is None and high is None:
+        return ""
+    return f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+
+def lever_table() -> str:
+    """Every lever family's fields as a Markdown table (pasted into ``docs/ODD.md``; a test keeps them equal)."""
+    lines = ["| lever field | default | bounds | meaning |", "|---|---|---|---|"]
+    for name, family in REGISTRY.items():
+        for field_name, field in family.settings.model_fields.items():
+            lines.append(f"| `{name}.{field_name}` | {_shown(field.default)} | {_bounds(field)} | "
+                         f"{(field.description or '').replace('|', '\\|')} |")
+    return "\n".join(lines) + "\n"

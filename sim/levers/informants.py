@@ -7,19 +7,49 @@ civilians pass on and can restore some legitimacy.
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
+from pydantic import Field
 
-from sim.levers import is_active
-from sim.scenario import InformantPolicy
+from sim.levers.base import Control, LeverFamily, LeverSettings, Reach, phased
+from sim.schema import Probability
+
+if TYPE_CHECKING:
+    from sim.world import World
 
 
-def tip_multiplier(policy: InformantPolicy, dates: dt.date | np.ndarray) -> np.ndarray:
-    """Multiplier on the tip rate on each of ``dates`` (1 when the lever is off)."""
-    return np.where(is_active(policy, dates), policy.tip_multiplier, 1.0)
+class InformantSettings(LeverSettings):
+    """Community policing: more tips from civilians, fewer grievances against police."""
+
+    tip_multiplier: Annotated[float, Field(ge=0.0, le=1000.0)] = Field(
+        1.0, description="multiplier on the tip term of intelligence")
+    legitimacy_gain: Probability = Field(0.0, description="legitimacy added to every group reached")
 
 
-def legitimacy_gain(policy: InformantPolicy, dates: dt.date | np.ndarray) -> np.ndarray:
-    """Legitimacy added by community policing on each of ``dates``."""
-    return np.where(is_active(policy, dates), policy.legitimacy_gain, 0.0)
+Settings = phased(InformantSettings)
+
+
+def daily(informants: InformantSettings, dates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
+    """The multiplier on tips (1 when off) and the legitimacy added (0 when off)."""
+    return {"tip_multiplier": np.where(active, informants.tip_multiplier, 1.0),
+            "legitimacy_gain": np.where(active, informants.legitimacy_gain, 0.0)}
+
+
+def apply(world: World, today: Mapping[str, float], reach: Reach) -> None:
+    """Tips in the lever's grid cells are multiplied, and its groups grant the state more legitimacy."""
+    world.tip_multiplier = np.where(reach.cells, today["tip_multiplier"], 1.0)
+    world.legitimacy_gain["informants"] = today["legitimacy_gain"] * reach.groups
+    world.pressures_changed = True
+
+
+FAMILY = LeverFamily(
+    name="informants",
+    settings=Settings,
+    daily=daily,
+    apply=apply,
+    controls=(Control("tip_multiplier", "tip_multiplier", "Informant tip multiplier", "slider", 0.0, 5.0, 0.1,
+                      "× 2011"),),
+    summary="informant networks and community policing",
+)

@@ -1,19 +1,49 @@
 """Patrol intensity: ordinary police presence relative to the 2011 level.
 
 Presence raises Epstein's estimated arrest probability (deterring open sympathy) and lowers the
-attack hazard of cells nearby (deterrence; K-epsteinPM, Operation Motorman in K-ojp).
+attack hazard of militant cells nearby (deterrence; K-epsteinPM, Operation Motorman in K-ojp).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
+from pydantic import Field
 
-from sim.levers import is_active
-from sim.scenario import PatrolPolicy
+from sim.levers.base import Control, LeverFamily, LeverSettings, Reach, phased
+
+if TYPE_CHECKING:
+    from sim.world import World
 
 
-def intensity(policy: PatrolPolicy, dates: dt.date | np.ndarray) -> np.ndarray:
-    """Multiplier on patrol officers on each of ``dates`` (1 when the lever is off)."""
-    return np.where(is_active(policy, dates), policy.intensity, 1.0)
+class PatrolSettings(LeverSettings):
+    """Intensity of ordinary patrols (1 = the 2011 level)."""
+
+    intensity: Annotated[float, Field(ge=0.0, le=100.0)] = Field(
+        1.0, description="multiplier on patrol officers (1 = the 2011 level)")
+
+
+Settings = phased(PatrolSettings)
+
+
+def daily(patrols: PatrolSettings, dates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
+    """The multiplier on patrol officers (1 when the lever is off)."""
+    return {"intensity": np.where(active, patrols.intensity, 1.0)}
+
+
+def apply(world: World, today: Mapping[str, float], reach: Reach) -> None:
+    """Patrol officers in the lever's grid cells are multiplied by today's intensity."""
+    world.patrol_multiplier = np.where(reach.cells, today["intensity"], 1.0)
+    world.presence_changed = True
+
+
+FAMILY = LeverFamily(
+    name="patrols",
+    settings=Settings,
+    daily=daily,
+    apply=apply,
+    controls=(Control("patrol_intensity", "intensity", "Patrol intensity", "slider", 0.0, 3.0, 0.1, "× 2011"),),
+    summary="ordinary police presence relative to the 2011 level",
+)

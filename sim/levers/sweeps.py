@@ -1,46 +1,73 @@
 """Detention sweeps: many people detained in a region after an attack there.
 
-A sweep detains ``size`` people, of whom a share ``precision`` are involved (cell members first,
-then recruits and sympathisers); the rest are uninvolved civilians. Detaining the uninvolved
-raises local hardship (backlash: internment in Northern Ireland, K-ojp; indiscriminate
-repression, K-dugan, K-lyall2015). The 2011 Atyrau sweeps detained about 40 (S2).
+A sweep detains ``size`` people, of whom a share ``precision`` are involved (militant cell
+members first, then recruits and sympathisers); the rest are uninvolved civilians. Detaining the
+uninvolved raises local hardship (backlash: internment in Northern Ireland, K-ojp; indiscriminate
+repression, K-dugan, K-lyall2015). The 2011 Atyrau sweeps detained about 40 (S2). The police
+decide on and carry out sweeps (``sim.agents.police``); this is the policy they follow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import numpy as np
+from pydantic import Field
 
-from sim.agents.civilian import QUIET, CivilianGroups, draw_people
-from sim.scenario import SweepPolicy
+from sim.levers.base import Control, LeverFamily, LeverSettings, Reach, phased
+from sim.schema import Probability
 
-
-@dataclass(frozen=True)
-class SweepOutcome:
-    """Whom one sweep detained."""
-
-    involved: int
-    uninvolved_groups: np.ndarray
-    involved_groups: np.ndarray
+if TYPE_CHECKING:
+    from sim.world import World
 
 
-def conduct(
-    rng: np.random.Generator, policy: SweepPolicy, groups: CivilianGroups, region: int, members_in_region: int
-) -> tuple[int, SweepOutcome]:
-    """Draw who a sweep in ``region`` detains.
+class SweepSettings(LeverSettings):
+    """Detention sweeps in a region after an attack there."""
 
-    Returns:
-        The number of cell members to arrest (taken by the caller from the region's cells), and
-        the civilian groups of the other detainees, one entry per person.
-    """
-    involved = int(rng.binomial(policy.size, policy.precision))
-    from_cells = min(involved, members_in_region)
-    in_region = groups.region == region
-    free = groups.free
-    radical = np.flatnonzero(in_region & (groups.stage != QUIET) & (free > 0))
-    quiet = np.flatnonzero(in_region & (groups.stage == QUIET) & (free > 0))
-    involved_groups = draw_people(rng, radical, free, involved - from_cells)
-    uninvolved_groups = draw_people(rng, quiet, free, policy.size - involved)
-    return from_cells, SweepOutcome(involved, uninvolved_groups, involved_groups)
+    probability: Probability = Field(0.5, description="probability that an attack triggers a sweep in its region")
+    size: Annotated[int, Field(ge=0, le=100_000)] = Field(40, description="people detained per sweep")
+    precision: Probability = Field(
+        0.15, description="probability that a detainee is involved (cell member, else recruit or sympathiser)")
+    max_delay_days: Annotated[int, Field(ge=1, le=365)] = Field(
+        14, description="the sweep follows the attack after U{1, …, max_delay_days} days")
 
+
+Settings = phased(SweepSettings)
+
+
+class SweepPolicy(NamedTuple):
+    """The sweep policy in force today."""
+
+    probability: float
+    size: int
+    precision: float
+    max_delay_days: int
+
+
+def daily(sweeps: SweepSettings, dates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
+    """Whether attacks may trigger sweeps, and the policy in force."""
+    ones = np.ones(len(dates))
+    return {"active": active, **{name: getattr(sweeps, name) * ones for name in SweepPolicy._fields}}
+
+
+def apply(world: World, today: Mapping[str, float], reach: Reach) -> None:
+    """Attacks may trigger sweeps today in the lever's regions, under today's policy."""
+    world.sweeps_active = bool(today["active"])
+    world.sweep_regions = reach.regions
+    world.sweep_policy = SweepPolicy(today["probability"], int(today["size"]), today["precision"],
+                                     int(today["max_delay_days"]))
+
+
+FAMILY = LeverFamily(
+    name="sweeps",
+    settings=Settings,
+    daily=daily,
+    apply=apply,
+    controls=(
+        Control("sweeps", "enabled", "Detention sweeps after attacks", "switch"),
+        Control("sweep_size", "size", "Sweep: people detained", "slider", 0, 200, 5, "people"),
+        Control("sweep_precision", "precision", "Sweep: precision", "slider", 0.0, 1.0, 0.05, "share involved"),
+    ),
+    summary="detention sweeps in a region after an attack there",
+)

@@ -1,30 +1,34 @@
 """Civilian groups: Epstein's citizens, extended with religiosity, radicalisation and informing.
 
-One civilian agent stands for ``people_per_agent`` people who share a home cell, hardship,
+One civilian agent stands for ``people_per_agent`` people who share a home grid cell, hardship,
 risk aversion, religiosity and propensity to inform (a super-individual). Their state lives in
 :class:`CivilianGroups` arrays; :class:`Civilian` is the Mesa agent that shows one row.
 
 Stages of a group's free members: QUIET, SYMPATHISER (Epstein's "active": G - R P > T) and
 RECRUIT (sympathisers drawn in by a militant cell nearby; cells recruit members from them).
-Every person of a group is in exactly one compartment: free, in a cell, detained, imprisoned or
-dead. Events move people between compartments and the group's size never changes, so people
-are conserved.
+Every person of a group is in exactly one compartment: free, in a militant cell, detained,
+imprisoned or dead. Events move people between compartments and the group's size never changes,
+so people are conserved.
+
+The day of the civilians (:func:`civilians_decide`): release detainees, let backlash decay, and
+apply Epstein's rule to every group in one compiled pass (:func:`civilian_day`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-
 from numba import njit
 
-from sim.agents.core import arrest_level, grievance
-from sim.agents.face import ArrayFace, Column
+from sim.agents.core import estimated_arrest_level, grievance
+from sim.faces import Column, PlacedFace
+from sim.geography import total_near
 
 if TYPE_CHECKING:
     from sim.geography import RegionalLayout
+    from sim.world import World
 
 QUIET, SYMPATHISER, RECRUIT = 0, 1, 2
 STAGE_NAMES = ("quiet", "sympathiser", "recruit")
@@ -37,18 +41,18 @@ class CivilianGroups:
 
     Attributes:
         size: people per group.
-        cell: home cell index; groups are ordered by it.
-        starts: the groups of cell c are ``starts[c]:starts[c + 1]``.
+        cell: home grid-cell index; groups are ordered by it.
+        starts: the groups of grid cell c are ``starts[c]:starts[c + 1]``.
         region: region index.
         hardship: H in [0, 1].
         risk_aversion: R in [0, 1].
         religiosity: exposure to the religion law, in [0, 1].
         inform_propensity: readiness to pass tips to police, in [0, 1].
         stage: QUIET, SYMPATHISER or RECRUIT.
-        free: people alive, at liberty and not in a cell.
+        free: people alive, at liberty and not in a militant cell.
         in_cells: members now in militant cells.
         detained: people held after a sweep.
-        imprisoned: people convicted (cell members arrested in raids or sweeps).
+        imprisoned: people convicted (members arrested in raids or sweeps).
         dead: people killed.
         backlash: hardship added by detentions of the group's uninvolved members (decays).
         changed_cells: per grid cell, whether its groups changed since the daily pass last
@@ -92,6 +96,10 @@ class CivilianGroups:
         self.totals[target] = self.totals.get(target, 0) + len(groups)
         self.moved_today = True
 
+    def in_grid_cell(self, cell: int) -> np.ndarray:
+        """The groups whose home is grid cell ``cell``."""
+        return np.arange(self.starts[cell], self.starts[cell + 1])
+
     def people_by_stage(self) -> np.ndarray:
         """Free people in each stage (QUIET, SYMPATHISER, RECRUIT), then detained people."""
         return _count_people(self.stage, self.free, self.detained)
@@ -112,16 +120,11 @@ def create_groups(
     """Place civilian groups by population and draw their attributes.
 
     Each region gets ``max(1, round(population / people_per_agent))`` groups, placed in its
-    cells in proportion to cell population.
+    grid cells in proportion to their population.
     """
     per_region = np.maximum(1, np.rint(layout.region_population / people_per_agent)).astype(np.int64)
-    cells = []
-    for index, count in enumerate(per_region):
-        mine = np.flatnonzero(layout.cell_region == index)
-        weights = layout.cell_population[mine] / layout.cell_population[mine].sum()
-        cells.append(rng.choice(mine, size=count, p=weights))
     # Groups are ordered by home cell so the daily kernel accumulates per-cell totals in order.
-    cell = np.sort(np.concatenate(cells)).astype(np.int32)
+    cell = np.sort(layout.place_by_population(rng, per_region)).astype(np.int32)
     n = len(cell)
     region = layout.cell_region[cell].astype(np.int64)
     west = np.isin(np.asarray(layout.regions)[region], WEST)
@@ -163,32 +166,29 @@ def draw_people(rng: np.random.Generator, candidates: np.ndarray, free: np.ndarr
     return np.repeat(candidates, rng.multivariate_hypergeometric(available, count))
 
 
-@njit(cache=True)
-def neighbourhood_sum(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Sum of ``values`` over each cell's neighbourhood (CSR rows of the neighbourhood matrix)."""
-    out = np.zeros(len(indptr) - 1)
-    for cell in range(len(indptr) - 1):
-        total = 0.0
-        for k in range(indptr[cell], indptr[cell + 1]):
-            total += values[indices[k]]
-        out[cell] = total
-    return out
+class CivilianRates(NamedTuple):
+    """The constants of the civilians' daily rule."""
+
+    threshold: float
+    radicalisation_rate: float
+    release_probability: float
+    backlash_decay: float
+    officers_per_cop: float
+    sympathisers_per_active: float
+    arrest_constant: float
 
 
-@njit(cache=True)
-def estimated_arrest_level(
-    police_in_vision: float,
-    sympathisers_in_vision: float,
-    police_per_cop: float,
-    sympathisers_per_active: float,
-) -> float:
-    """Epstein's round(C / A) in a cell, with officers and sympathisers converted to 'cops' and 'actives'.
-
-    As in Epstein's model the deciding agent counts itself among the actives (the ``1 +``).
-    """
-    cops = police_in_vision / police_per_cop
-    actives = 1.0 + sympathisers_in_vision / sympathisers_per_active
-    return arrest_level(cops, actives)
+def civilian_rates(p) -> CivilianRates:
+    """The daily rule's constants from the parameters (§7.2-7.5, 7.16-7.17 of docs/ODD.md)."""
+    return CivilianRates(
+        threshold=float(p.activation_threshold),
+        radicalisation_rate=float(p.radicalisation_rate),
+        release_probability=1.0 / p.detention_days,
+        backlash_decay=float(np.exp(-1.0 / p.backlash_decay_days)),
+        officers_per_cop=float(p.police_per_agent_equivalent),
+        sympathisers_per_active=float(p.sympathiser_per_agent_equivalent),
+        arrest_constant=float(p.arrest_constant),
+    )
 
 
 @njit(cache=True)
@@ -216,71 +216,72 @@ def civilian_day(
     recruits_by_cell: np.ndarray,
     totals: np.ndarray,
 ) -> None:
-    """One day of every civilian group, cell by cell (synchronous update).
+    """One day of every civilian group, grid cell by grid cell (synchronous update).
 
     Detainees are released with ``release_probability`` each a day and backlash decays by
     ``backlash_decay``. Epstein's rule then sets QUIET/SYMPATHISER from G - R P > T with
     G = H (1 - L), H being today's ``hardship`` (levers included) plus backlash and L today's
-    ``legitimacy`` of each group. A sympathising group whose cell has a militant cell within
+    ``legitimacy`` of each group. A sympathising group whose grid cell has a militant cell within
     vision (``militants_near`` > 0) becomes RECRUIT with probability ``radicalisation_rate`` a
     day and stays so while the rule holds; when it no longer holds the group falls back to QUIET.
 
-    The arrest probability of each cell (written to ``arrest_prob_by_cell``, with the rounded
+    The arrest probability of each grid cell (written to ``arrest_prob_by_cell``, with the rounded
     ratio it depends on in ``arrest_level_by_cell``) comes from ``officers_near`` and yesterday's
-    sympathisers within vision (``sympathisers_near``, which the pass then replaces with
-    today's), so every decision uses the state at the start of the day. ``rates`` holds, in order: threshold T, radicalisation rate, release probability,
-    backlash decay, officers per 'cop', sympathisers per 'active', arrest constant k.
+    sympathisers within vision (``sympathisers_near``, which the pass then replaces with today's),
+    so every decision uses the state at the start of the day.
 
-    With ``skip_unchanged``, a cell is passed over when the rule cannot decide anything new in
-    it: its arrest level round(C / A) is yesterday's (on most days no cell's changes), ``changed`` is false (no event or lever touched its groups
-    since the last visit), no militant cell is within vision (no radicalisation draw), and none
-    of its groups has detainees or backlash (``changed`` stays true for such cells). Its groups'
-    stages and its per-cell sums are then yesterday's, which is what the rule would give, and no
-    random draw is skipped; so the results are identical to visiting every cell (tested).
+    With ``skip_unchanged``, a grid cell is passed over when the rule cannot decide anything new
+    in it: its arrest level round(C / A) is yesterday's, ``changed`` is false (no event or lever
+    touched its groups since the last visit), no militant cell is within vision (no
+    radicalisation draw), and none of its groups has detainees or backlash (``changed`` stays true
+    for such grid cells). Its groups' stages and its per-cell sums are then yesterday's, which is
+    what the rule would give, and no random draw is skipped; so the results are identical to
+    visiting every grid cell (tested).
 
-    Writes, per cell, the free people who sympathise (recruits included) and who are recruits.
+    Writes, per grid cell, the free people who sympathise (recruits included) and who are recruits.
     ``totals`` gets free sympathisers (recruits excluded), free recruits, detained people and
-    groups carrying backlash.
+    groups carrying backlash. ``rates`` is :class:`CivilianRates` as a record (``as_record``).
     """
-    threshold, radicalisation_rate, release_probability, backlash_decay = rates[0], rates[1], rates[2], rates[3]
+    r = rates[0]
     # Seeding numba's generator from the model's stream each day keeps every draw a function of
     # (scenario, seed) in any process, without the cost of passing a Generator into numba. The
-    # day's later kernels (cells, police) continue this stream.
+    # day's later kernels (militants, police) continue this stream.
     np.random.seed(seed)
     held = aggrieved = 0
     sums_changed = False
     for home in range(len(starts) - 1):
-        level = estimated_arrest_level(officers_near[home], sympathisers_near[home], rates[4], rates[5])
+        level = estimated_arrest_level(officers_near[home], sympathisers_near[home], r.officers_per_cop,
+                                       r.sympathisers_per_active)
         nearby = militants_near[home] > 0.0
         if skip_unchanged and not changed[home] and not nearby and level == arrest_level_by_cell[home]:
             continue
-        p_arrest = 1.0 - np.exp(-rates[6] * level)
+        p_arrest = 1.0 - np.exp(-r.arrest_constant * level)
         arrest_level_by_cell[home] = level
         arrest_prob_by_cell[home] = p_arrest
         cell_open = cell_recruits = 0
         volatile = False
         for i in range(starts[home], starts[home + 1]):
             if detained[i] > 0:
-                released = np.random.binomial(detained[i], release_probability)
+                released = np.random.binomial(detained[i], r.release_probability)
                 detained[i] -= released
                 free[i] += released
                 held += detained[i]
                 volatile = True
             h = hardship[i]
             if backlash[i] > 0.0:
-                backlash[i] *= backlash_decay
+                backlash[i] *= r.backlash_decay
                 if backlash[i] < 1e-4:
                     backlash[i] = 0.0
                 h += backlash[i]
                 aggrieved += 1
                 volatile = True
-            if grievance(min(h, 1.0), legitimacy[i]) - risk_aversion[i] * p_arrest <= threshold:
+            if grievance(min(h, 1.0), legitimacy[i]) - risk_aversion[i] * p_arrest <= r.threshold:
                 if stage[i] != QUIET:
                     stage[i] = QUIET
                 continue
             if stage[i] == QUIET:
                 stage[i] = SYMPATHISER
-            if stage[i] == SYMPATHISER and nearby and np.random.random() < radicalisation_rate:
+            if stage[i] == SYMPATHISER and nearby and np.random.random() < r.radicalisation_rate:
                 stage[i] = RECRUIT
             cell_open += free[i]
             if stage[i] == RECRUIT:
@@ -295,63 +296,98 @@ def civilian_day(
         recruits += recruits_by_cell[c]
     if sums_changed or not skip_unchanged:
         for c in range(len(indptr) - 1):
-            total = 0.0
-            for k in range(indptr[c], indptr[c + 1]):
-                total += sympathisers_by_cell[indices[k]]
-            sympathisers_near[c] = total
+            sympathisers_near[c] = total_near(indptr, indices, sympathisers_by_cell, c)
     totals[0] = open_
     totals[1] = recruits
     totals[2] = held
     totals[3] = aggrieved
 
 
-@njit(cache=True)
-def informing_near(
-    homes: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    starts: np.ndarray,
-    stage: np.ndarray,
-    free: np.ndarray,
-    inform_propensity: np.ndarray,
-) -> np.ndarray:
-    """For each of ``homes``, the quiet free people within vision weighted by their propensity to inform."""
-    out = np.zeros(len(homes))
-    for m in range(len(homes)):
-        total = 0.0
-        for k in range(indptr[homes[m]], indptr[homes[m] + 1]):
-            c = indices[k]
-            for i in range(starts[c], starts[c + 1]):
-                if stage[i] == QUIET:
-                    total += free[i] * inform_propensity[i]
-        out[m] = total
-    return out
+# --- the civilians' day ----------------------------------------------------------------------
+
+def _total(contributions: dict[str, np.ndarray]) -> np.ndarray | float:
+    if len(contributions) == 1:  # the usual case: no addition, no new array
+        return next(iter(contributions.values()))
+    total: np.ndarray | float = 0.0
+    for values in contributions.values():
+        total = total + values
+    return total
 
 
-class Civilian(ArrayFace):
+def perceive(world: World) -> None:
+    """Today's hardship and legitimacy of every group, from the pressures levers put on them (§7.1)."""
+    groups = world.civilians
+    world.hardship_today = groups.hardship + _total(world.hardship_pressure)
+    legitimacy = world.params.legitimacy + _total(world.legitimacy_gain) - _total(world.legitimacy_loss)
+    world.legitimacy_today = np.clip(legitimacy, 0.0, 1.0)
+    groups.changed_cells[:] = True
+    world.pressures_changed = False
+
+
+def civilians_decide(world: World, rates: np.ndarray, skip_unchanged: bool = True) -> None:
+    """The civilians' day: Epstein's rule for every group (§7.2-7.6).
+
+    Militant cells within vision are recounted first if cells formed or dissolved since yesterday.
+    ``rates`` is :func:`civilian_rates` as a record (``sim.agents.core.as_record``).
+    """
+    groups, neighbourhood = world.civilians, world.neighbourhood
+    living = world.militants.living
+    if living is not world.militants_seen:
+        world.militants_seen = living
+        homes = np.bincount(world.militants.home[living], minlength=world.n_cells).astype(np.float64)
+        world.militants_near = neighbourhood.sum(homes)
+    civilian_day(
+        int(world.streams.civilians.integers(2**31)),
+        groups.starts,
+        groups.changed_cells,
+        skip_unchanged,
+        world.hardship_today,
+        world.legitimacy_today,
+        groups.risk_aversion,
+        groups.stage,
+        groups.free,
+        groups.detained,
+        groups.backlash,
+        neighbourhood.indptr,
+        neighbourhood.indices,
+        world.officers_near,
+        world.militants_near,
+        rates,
+        world.sympathisers_near,
+        world.arrest_level,
+        world.arrest_probability,
+        world.sympathisers_by_cell,
+        world.recruits_by_cell,
+        world.civilian_totals,
+    )
+
+
+class Civilian(PlacedFace):
     """A civilian group, seen as a Mesa agent: a view onto one row of :class:`CivilianGroups`."""
 
     table = "civilians"
-    hardship = Column("civilians", "hardship", float, "Hardship H.")
-    risk_aversion = Column("civilians", "risk_aversion", float, "Risk aversion R.")
-    religiosity = Column("civilians", "religiosity", float, "Exposure to the religion law.")
-    inform_propensity = Column("civilians", "inform_propensity", float, "Readiness to inform police.")
-    stage = Column("civilians", "stage", lambda v: STAGE_NAMES[int(v)], "``quiet``, ``sympathiser`` or ``recruit``.")
+    hardship = Column("hardship", float, "Hardship H.")
+    risk_aversion = Column("risk_aversion", float, "Risk aversion R.")
+    religiosity = Column("religiosity", float, "Exposure to the religion law.")
+    inform_propensity = Column("inform_propensity", float, "Readiness to inform police.")
+    stage = Column("stage", lambda v: STAGE_NAMES[int(v)], "``quiet``, ``sympathiser`` or ``recruit``.")
 
     @property
     def grievance(self) -> float:
         """Today's grievance G = H (1 - L), with the levers' and backlash's effects."""
-        model, i = self.model, self.index
-        hardship = min(model.hardship_today[i] + model.civilians.backlash[i], 1.0)
-        return float(grievance(hardship, model.legitimacy_today[i]))
+        world, i = self.model.world, self.index
+        hardship = min(world.hardship_today[i] + world.civilians.backlash[i], 1.0)
+        return float(grievance(hardship, world.legitimacy_today[i]))
 
     @property
     def arrest_probability(self) -> float:
-        """Today's estimated arrest probability P in the group's cell (Epstein)."""
-        return float(self.model.arrest_probability[self.model.civilians.cell[self.index]])
+        """Today's estimated arrest probability P in the group's grid cell (Epstein)."""
+        world = self.model.world
+        return float(world.arrest_probability[world.civilians.cell[self.index]])
 
     @property
     def people(self) -> dict[str, int]:
-        """Where the group's people are: free, in cells, detained, imprisoned, dead."""
-        groups = self.model.civilians
-        return {name: int(getattr(groups, name)[self.index]) for name in ("free", "in_cells", "detained", "imprisoned", "dead")}
+        """Where the group's people are: free, in militant cells, detained, imprisoned, dead."""
+        groups = self.rows
+        return {name: int(getattr(groups, name)[self.index])
+                for name in ("free", "in_cells", "detained", "imprisoned", "dead")}

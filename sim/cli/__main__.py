@@ -1,0 +1,5 @@
+"""``python -m sim.cli``: the ``kazsim`` command."""
+
+from sim.cli.main import main
+
+main()

@@ -1,0 +1,141 @@
+"""``kazsim batch`` and ``kazsim compare``: paired runs of several scenarios, and their effects."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim.batch import BatchError, BatchProgress, BatchResult, check_batch_size, run_batch
+from sim.cli.common import console, error_console, print_error, reports_input_errors
+from sim.cli.run import PARAMETERS_HELP
+from sim.compare import REPORT_FORMATS, compare_batch, write_report
+from sim.data import ObservedData
+from sim.errors import KazsimInputError
+from sim.events import monthly_series
+from sim.scenario import load_scenario
+
+
+def batch_progress(description: str):
+    """A rich progress display for batches: runs done, failures, time left."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("failed {task.fields[failed]}"),
+        TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), console=error_console,
+    )
+
+
+
+def print_warning(message: str) -> None:
+    """A warning line on stderr, printed literally (file names may hold brackets)."""
+    print_error(message, label="warning", style="yellow")
+
+
+
+def _run_batch_with_progress(
+    scenarios: list[Path], replicates: int, out: Path, workers: int, scheduler: str | None, base_seed: int,
+    overrides: list[str], parameters: str,
+) -> BatchResult:
+    bar = batch_progress("runs")
+    task = bar.add_task("runs", total=None, failed=0)
+
+    def show(counts: BatchProgress) -> None:
+        bar.start()  # on the first report, once the batch is checked: an input error prints alone
+        bar.update(task, total=counts.total, completed=counts.done + counts.failed, failed=counts.failed)
+
+    try:
+        return run_batch(scenarios, replicates=replicates, out=out, workers=workers, scheduler=scheduler,
+                         base_seed=base_seed, overrides=overrides, progress=show, parameters=parameters,
+                         warn=print_warning)
+    finally:
+        bar.stop()
+
+
+
+@reports_input_errors
+def batch(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario files (or names in scenarios/).")],
+    replicates: Annotated[
+        int, typer.Option(help="Runs per scenario (same seeds for all); more into an existing --out adds runs.")
+    ] = 100,
+    out: Annotated[Path, typer.Option(help="Batch folder (resumable: re-run to finish).")] = Path("batches/latest"),
+    workers: Annotated[int, typer.Option(help="Local worker processes, or Dask workers with --scheduler local.")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (tcp://host:port), or 'local' for a loopback cluster.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="First seed; replicate i uses seed + i.")] = 2011,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override for every scenario: key=value.")] = None,
+    parameters: Annotated[str, typer.Option(help=PARAMETERS_HELP)] = "posterior",
+) -> None:
+    """Run every scenario with the same seeds into a Parquet dataset; resumable."""
+    check_batch_size(replicates, workers, seed)
+    result = _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, seed, set_ or [], parameters)
+    per = result.runs.groupby("scenario").size()
+    console.print(f"{out}: " + ", ".join(f"{name} {per.get(name, 0)}/{replicates} runs" for name in result.scenarios),
+                  markup=False, highlight=False)
+    if result.failures:
+        for failure in result.failures:
+            print_error(f"{failure['scenario']} seed {failure['seed']}: {failure['error']}", label="failed",
+                        style="red")
+        error_console.print(f"{len(result.failures)} run(s) failed; re-run the same command to retry them.")
+        sys.exit(1)
+
+
+
+def effects_table(effects, baseline: str) -> Table:
+    """Effects as a rich table."""
+    table = Table(title=f"Effects against {baseline} (counterfactual - baseline, paired by seed)", header_style="bold")
+    for header in ("scenario", "outcome", "baseline", "counterfactual", "effect", "90 % interval", "per-seed 5-95 %",
+                   "P(worse)"):
+        table.add_column(header, justify="left" if header in ("scenario", "outcome") else "right")
+    for e in effects:
+        table.add_row(e.scenario, e.outcome, f"{e.baseline_mean:.2f}", f"{e.counterfactual_mean:.2f}",
+                      f"{e.effect:+.2f}",
+                      f"[{e.low:+.2f}, {e.high:+.2f}]", f"[{e.spread_low:+.1f}, {e.spread_high:+.1f}]",
+                      "" if e.p_worse is None else f"{e.p_worse:.2f}")
+    return table
+
+
+
+@reports_input_errors
+def compare(
+    inputs: Annotated[list[Path], typer.Argument(help="A batch folder, or two or more scenario files to batch first.")],
+    baseline: Annotated[str | None, typer.Option(help="Baseline scenario name (default: the first).")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write an HTML (.html) or Markdown (.md) report with plots.")
+    ] = None,
+    replicates: Annotated[int, typer.Option(min=2, help="Runs per scenario when given scenario files.")] = 100,
+    out: Annotated[Path | None, typer.Option(help="Batch folder when given scenario files.")] = None,
+    workers: Annotated[int, typer.Option(help="Local worker processes when given scenario files.")] = 2,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address or 'local'.")] = None,
+    parameters: Annotated[str, typer.Option(help=PARAMETERS_HELP)] = "posterior",
+) -> None:
+    """Compare counterfactuals with the baseline: paired effects, intervals, P(worse)."""
+    if report is not None and report.suffix.lower() not in REPORT_FORMATS:
+        raise KazsimInputError(f"--report {report}: the suffix picks the format; expected one of "
+                               f"{', '.join(REPORT_FORMATS)}")
+
+    check_batch_size(replicates, workers)
+    if len(inputs) == 1 and inputs[0].is_dir():
+        root = inputs[0]
+    elif len(inputs) >= 2 and all(p.suffix == ".toml" or not p.exists() for p in inputs):
+        names = [load_scenario(p).name for p in inputs]
+        root = out or Path("batches") / "-vs-".join(names)
+        console.print(f"Running {replicates} paired runs of {', '.join(names)} into {root}", markup=False,
+                      highlight=False)
+        _run_batch_with_progress(inputs, replicates, root, workers, scheduler, 2011, [], parameters)
+    else:
+        raise BatchError(f"{' '.join(map(str, inputs))}: expected one batch folder or two or more scenario files")
+    result, effects, base = compare_batch(root, baseline)
+    if root is inputs[0]:  # a batch run here has already reported the folder's foreign files
+        for problem in result.problems:
+            print_warning(str(problem))
+    console.print(effects_table(effects, base))
+    if result.failures:
+        print_warning(f"{len(result.failures)} failed run(s) are excluded; see {root / 'failures'}")
+    if report is not None:
+        write_report(report, result, effects, base, monthly_series(ObservedData().seed_incidents))
+        console.print(f"Wrote {report}", markup=False, highlight=False)
