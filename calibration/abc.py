@@ -23,14 +23,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration.simulator import Simulator
+from calibration.simulator import FAILED_VALUE, Simulator
 from sim.cluster import dask_client
 from sim.errors import KazsimInputError
-from sim.parameters import BY_NAME
-from sim.posterior import parameter_names
+from sim.parameters import BY_NAME, PARAMETERS
+from sim.posterior import parameter_names, prior_draw
 
-#: free parameters chosen by the Morris screen (calibration/results/sensitivity_morris.csv).
-FREE_PARAMETERS: tuple[str, ...] = ("police_per_agent_equivalent", "sympathiser_per_agent_equivalent", "legitimacy")
+#: free parameters: the leading ones of the Morris screen (calibration/results/sensitivity_morris.csv), and the
+#: responses the counterfactual questions turn on (the religion law's effects, the trigger, contagion, the
+#: attack rate), so that the record informs them where it can. Every other parameter is drawn from its
+#: prior in every simulation (calibration.simulator), so the posterior integrates over it.
+FREE_PARAMETERS: tuple[str, ...] = (
+    "legitimacy", "activation_threshold", "hardship_shift_west", "legitimacy_gap_west", "cell_formation_rate",
+    "police_per_agent_equivalent", "attack_rate", "contagion_jump_local", "trigger_strength",
+    "law_hardship_effect", "law_legitimacy_effect", "tip_rate",
+)
 MAX_SCALE_WEIGHT_RATIO = 20.0
 
 
@@ -57,13 +64,31 @@ def make_prior(free):
     )
 
 
+def scale_ignoring_failures(*, samples: np.ndarray, **kwargs) -> np.ndarray:
+    """Mean absolute deviation of each statistic over the runs that did not fail (1 where it is undefined or 0).
+
+    A failed or implausible run (``calibration.simulator.FAILED_VALUE``) is rejected by its huge
+    distance; left in the scale, the many such runs of the prior would swamp every statistic's spread.
+    A statistic that does not vary among the valid runs (or a sample with no valid run) gets scale 1,
+    its natural unit (counts of events or people), rather than an infinite weight.
+    """
+    from pyabc.distance.scale import mean_absolute_deviation
+
+    masked = np.where(np.asarray(samples, dtype=float) >= FAILED_VALUE, np.nan, samples)
+    valid = ~np.all(np.isnan(masked), axis=0)
+    scale = np.ones(masked.shape[1])
+    if valid.any():
+        scale[valid] = mean_absolute_deviation(samples=masked[:, valid])
+    scale[~np.isfinite(scale) | (scale <= 0)] = 1.0
+    return scale
+
+
 def make_distance(keys: list[str] | None = None):
     """Adaptive L1 distance over the target statistics (extra keys such as ``seed`` are ignored)."""
     import pyabc
-    from pyabc.distance.scale import mean_absolute_deviation
 
     return pyabc.AdaptivePNormDistance(
-        p=1, scale_function=mean_absolute_deviation, max_scale_weight_ratio=MAX_SCALE_WEIGHT_RATIO
+        p=1, scale_function=scale_ignoring_failures, max_scale_weight_ratio=MAX_SCALE_WEIGHT_RATIO
     )
 
 
@@ -209,16 +234,26 @@ def open_history(db: Path | str, run_id: int | None = None):
     return pyabc.History("sqlite:///" + str(db.resolve()), _id=run_id)
 
 
-def posterior_frame(history, t: int | None = None) -> pd.DataFrame:
-    """Weighted particles of generation ``t`` (default: last) as ``particle, weight, <parameters>``."""
+def posterior_frame(history, t: int | None = None, marginalised: bool = True) -> pd.DataFrame:
+    """Weighted particles of generation ``t`` (default: last) as ``particle, weight, <parameters>``.
+
+    The calibrated parameters come first (sorted); with ``marginalised`` every other registry
+    parameter follows, with the value the particle's own simulation drew for it from its prior
+    (``sim.posterior.prior_draw`` of the seed stored with the particle's statistics). So the file is
+    a sample of the joint posterior of all parameters, which batches draw whole.
+    """
     t = history.max_t if t is None else t
-    frame, weights = history.get_distribution(m=0, t=t)
-    frame = frame.reset_index(drop=True)
-    weights = np.asarray(weights, dtype=float)
-    weights = weights / weights.sum()
-    out = pd.DataFrame({"particle": np.arange(len(frame)), "weight": weights})
-    for column in sorted(frame.columns):
-        out[column] = frame[column].to_numpy(dtype=float)
+    rows = particles(history, t)
+    weights = np.array([row["weight"] for row in rows], dtype=float)
+    free = sorted(rows[0]["parameters"]) if rows else []
+    out = pd.DataFrame({"particle": np.arange(len(rows)), "weight": weights / weights.sum()})
+    for name in free:
+        out[name] = [float(row["parameters"][name]) for row in rows]
+    if marginalised and rows:
+        others = [p.name for p in PARAMETERS if p.name not in free]
+        drawn = [prior_draw(int(row["statistics"]["seed"]), others) for row in rows]
+        for name in others:
+            out[name] = [values[name] for values in drawn]
     return out
 
 

@@ -55,7 +55,7 @@ def morris_screen(r: int = 6, replicates: int = 2, seed: int = 2011, workers: in
     from SALib.analyze import morris as morris_analyze
     from SALib.sample import morris as morris_sample
 
-    simulator = simulator or Simulator()
+    simulator = simulator or Simulator(marginalise=False, constrain=False)
     prob = problem()
     design = morris_sample.sample(prob, N=r, num_levels=levels, seed=seed)
     outputs = _evaluate(design, prob["names"], simulator, replicates, seed, workers)
@@ -88,7 +88,7 @@ def sobol(names: list[str], n: int = 32, replicates: int = 2, seed: int = 2011, 
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
 
-    simulator = simulator or Simulator()
+    simulator = simulator or Simulator(constrain=False)
     prob = problem(names)
     design = sobol_sample.sample(prob, n, calc_second_order=False, seed=seed)
     outputs = _evaluate(design, prob["names"], simulator, replicates, seed + 1, workers)

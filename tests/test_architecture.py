@@ -31,6 +31,7 @@ LAYERS = {
     "sim.run": 4,
     "sim.protocol": 4,
     "sim.posterior": 4,
+    "sim.attribution": 4,
     "sim.model": 3,
     "sim.epstein": 3,
     "sim.agents": 2,
@@ -50,6 +51,7 @@ LAYERS = {
     "sim.textfiles": 1,
     "sim.errors": 1,
     "sim.provenance": 1,
+    "sim.processes": 1,
     "sim": 0,
 }
 

@@ -234,4 +234,4 @@ def national_summary(spec: Scenario) -> str:
     raids = (f"raids at intel {lv.raids.intel_threshold}, lethality {lv.raids.lethality}" if lv.raids.enabled
              else "raids off")
     return (f"Run: {spec.name}, seed {spec.seed}; {law}; {raids}; {sweeps}; "
-            f"patrols x{lv.patrols.intensity}; tips x{lv.informants.tip_multiplier}")
+            f"patrols x{lv.patrols.intensity}; community policing {lv.informants.effort}")

@@ -17,7 +17,6 @@ import traceback
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
@@ -29,6 +28,7 @@ import pyarrow.parquet as pq
 from sim.batch.plan import WORKER_ATTEMPTS, BatchError, RunOutcome, RunSpec, digest
 from sim.cluster import dask_client
 from sim.events import totals
+from sim.processes import worker_context
 from sim.provenance import provenance
 from sim.run import simulate
 from sim.scenario import scenario_from_resolved
@@ -65,6 +65,7 @@ def run_one(spec: RunSpec) -> RunOutcome:
             totals={k: int(v) for k, v in totals(result.events).items()},
             seconds=time.perf_counter() - start,
             particle=spec.particle,
+            parameters=dict(spec.scenario["parameters"]),
         )
     except Exception as error:
         return RunOutcome(
@@ -204,7 +205,7 @@ def run_processes(
     Raises:
         BatchError: worker processes cannot start, or keep dying without taking a run.
     """
-    context = get_context("spawn")
+    context = worker_context()
     queue = deque(specs)
     deaths: Counter[tuple[str, int]] = Counter()
     any_started = False

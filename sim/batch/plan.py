@@ -68,6 +68,7 @@ class RunOutcome:
     error: str | None = None
     trace: str | None = None
     particle: int | None = None
+    parameters: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

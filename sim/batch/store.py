@@ -209,7 +209,7 @@ class BatchFolder:
             target = self._path("daily", outcome.name, outcome.seed, ".parquet")
             atomic_write_bytes(target, outcome.daily)
             record = {"scenario": outcome.name, "seed": outcome.seed, **particle, "totals": outcome.totals,
-                      "seconds": outcome.seconds}
+                      "seconds": outcome.seconds, "parameters": outcome.parameters}
             target = self._path("runs", outcome.name, outcome.seed, ".json")
             atomic_write_text(target, json.dumps(record, indent=2) + "\n")
             target = failure
