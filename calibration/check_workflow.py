@@ -114,7 +114,11 @@ def check_workflow(
         recovered = sections.get("recovery", read_summary(out).get("recovery", {})).get("parameters")
         table = identifiability(posterior_summary(post), recovered)
         shown = table[table["calibrated"]] if table["calibrated"].any() else table
-        show(frame_table(shown.drop(columns=["calibrated"]).round(3), "Identifiability (calibrated parameters)"))
+        short = {"prior_90_width": "prior 90%", "posterior_90_width": "post. 90%", "posterior_over_prior": "post/prior",
+                 "posterior_median": "median", "recovery_coverage_90": "rec. cover", "recovery_width_ratio":
+                 "rec. width", "recovery_bias_over_prior_sd": "rec. bias"}
+        show(frame_table(shown.drop(columns=["calibrated"]).rename(columns=short).round(3),
+                         "Identifiability (calibrated parameters; recovery on synthetic data from the prior)"))
         sections["identifiability"] = {
             "table": table,
             "verdicts": table.groupby("verdict")["parameter"].apply(list).to_dict(),

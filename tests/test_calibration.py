@@ -412,3 +412,12 @@ def test_distance_scales_ignore_failed_runs_and_constant_statistics():
     scale = scale_ignoring_failures(samples=samples)
     np.testing.assert_allclose(scale, [1.0, 1.0, 1.0])  # MAD of [1, 3] is 1; constant and all-failed get 1
     np.testing.assert_allclose(scale_ignoring_failures(samples=np.array([[0.0, 2.0], [4.0, 2.0]])), [2.0, 1.0])
+
+
+def test_the_free_parameters_are_the_shipped_morris_choice():
+    from calibration.abc import FREE_PARAMETERS
+    from calibration.sensitivity import choose_free
+
+    table = pd.read_csv(Path(__file__).resolve().parent.parent / "calibration" / "results" / "sensitivity_morris.csv")
+    assert set(table["parameter"]) == {p.name for p in PARAMETERS}  # the screen covered the whole registry
+    assert tuple(choose_free(table)) == FREE_PARAMETERS
