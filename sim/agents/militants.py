@@ -307,7 +307,7 @@ def grievance_shock(world: World, rates: MilitantRates) -> np.ndarray:
 
 
 def found_cell(world: World, home: int) -> None:
-    """A new militant militant of ``initial_members`` forms from the sympathisers of grid militant ``home``."""
+    """A new militant cell of ``initial_members`` forms from the sympathisers of grid cell ``home``."""
     groups = world.civilians
     here = groups.in_grid_cell(home)
     candidates = here[(groups.stage[here] != QUIET) & (groups.free[here] > 0)]
@@ -334,7 +334,7 @@ def recruit(world: World, militant: int, count: int) -> None:
 
 
 def split(world: World, militant: int) -> None:
-    """Half the members leave to found a leaderless militant militant nearby, taking half the capability."""
+    """Half the members leave to found a leaderless militant cell nearby, taking half the capability."""
     militants, rng = world.militants, world.streams.militants
     leaving = militants.remove_members(militant, int(militants.members[militant]) // 2, rng)
     new_home = int(rng.choice(world.neighbourhood.of(int(militants.home[militant]))))
