@@ -70,3 +70,24 @@ def variance_shares(parameters: pd.DataFrame, effects: np.ndarray, seed: int = 0
     ordered = dict(sorted(shares.items(), key=lambda item: -item[1]))
     ordered[REMAINDER] = max(0.0, 1.0 - sum(ordered.values()))
     return ordered
+
+
+def pair_attribution(outcomes: pd.DataFrame, parameters: pd.DataFrame, baseline: str, scenario: str,
+                     outcome: str, seed: int = 0) -> dict[str, float]:
+    """Variance shares of one counterfactual's per-pair effect on one outcome.
+
+    Args:
+        outcomes: one row per (scenario, seed), one column per outcome (``sim.outcomes.outcomes_per_run``).
+        parameters: the parameter values of each run, indexed the same way (``BatchResult.parameters``).
+        baseline, scenario: the pair's two scenarios; a pair's parameters are the baseline run's.
+        outcome: the outcome column.
+    """
+    if parameters.empty:
+        return {}
+    base = outcomes.xs(baseline, level="scenario")[outcome]
+    other = outcomes.xs(scenario, level="scenario")[outcome]
+    drawn = parameters.xs(baseline, level="scenario")
+    seeds = base.index.intersection(other.index).intersection(drawn.index)
+    effects = (other.loc[seeds] - base.loc[seeds]).to_numpy(dtype=float)
+    measured = np.isfinite(effects)
+    return variance_shares(drawn.loc[seeds[measured]], effects[measured], seed)
