@@ -3,8 +3,9 @@
 Priors are uniform on the registry's plausible ranges (``sim.parameters``): pyabc's
 ``RV("uniform", loc, scale)`` is U[loc, loc + scale]. The distance is an adaptive weighted L1
 norm (``AdaptivePNormDistance(p=1)``, scales = mean absolute deviation of each statistic over the
-generation's simulations, weight ratio capped at 20): the statistics are counts of very different
-spread (deaths are heavy-tailed), and fixed weights would let deaths dominate.
+generation's plausible simulations, weight ratio capped at 20): the statistics are counts of very
+different spread (deaths are heavy-tailed), and fixed weights would let deaths dominate. A failed or
+implausible run is at a distance no epsilon reaches; epsilon is the median over plausible runs.
 
 Runs are stored in an sqlite database; ``calibrate`` on an existing database continues its last
 run from the last completed generation (``ABCSMC.load``), so an interrupted calibration resumes.
@@ -83,13 +84,38 @@ def scale_ignoring_failures(*, samples: np.ndarray, **kwargs) -> np.ndarray:
     return scale
 
 
-def make_distance(keys: list[str] | None = None):
-    """Adaptive L1 distance over the target statistics (extra keys such as ``seed`` are ignored)."""
+#: distance of a failed or implausible run: always above any epsilon, and left out of the epsilon's quantile.
+FAILED_DISTANCE = 1.0e12
+
+
+def make_distance():
+    """Adaptive L1 distance over the target statistics (extra keys such as ``seed`` are ignored); a failed
+    or implausible run (statistic ``failed`` > 0) is at ``FAILED_DISTANCE``."""
     import pyabc
 
-    return pyabc.AdaptivePNormDistance(
-        p=1, scale_function=scale_ignoring_failures, max_scale_weight_ratio=MAX_SCALE_WEIGHT_RATIO
-    )
+    class Distance(pyabc.AdaptivePNormDistance):
+        def __call__(self, x: dict, x_0: dict, t: int | None = None, par: dict | None = None) -> float:
+            if x.get("failed", 0.0) > 0:
+                return FAILED_DISTANCE
+            return super().__call__(x, x_0, t, par)
+
+    return Distance(p=1, scale_function=scale_ignoring_failures, max_scale_weight_ratio=MAX_SCALE_WEIGHT_RATIO)
+
+
+def make_epsilon():
+    """pyabc's median epsilon over the runs that did not fail.
+
+    Under the prior many runs are implausible (``calibration.simulator``); were they counted, the first
+    generation's median could be a failed run's distance and would accept failures.
+    """
+    import pyabc
+
+    class MedianOfPlausible(pyabc.MedianEpsilon):
+        def _update(self, t, weighted_distances):
+            plausible = weighted_distances[weighted_distances["distance"] < FAILED_DISTANCE]
+            super()._update(t, plausible if len(plausible) else weighted_distances)
+
+    return MedianOfPlausible()
 
 
 def describe_sampler(scheduler: str | None, n_procs: int) -> str:
@@ -184,7 +210,8 @@ def calibrate(
 def _calibrate(observed, db, free, population, generations, max_walltime_minutes, simulator, sampler):
     import pyabc
 
-    abc = pyabc.ABCSMC(simulator, make_prior(free), make_distance(), population_size=int(population), sampler=sampler)
+    abc = pyabc.ABCSMC(simulator, make_prior(free), make_distance(), population_size=int(population), sampler=sampler,
+                       eps=make_epsilon())
     url = "sqlite:///" + str(db.resolve())
     resumed = db.exists() and db.stat().st_size > 0
     if resumed:

@@ -421,3 +421,33 @@ def test_the_free_parameters_are_the_shipped_morris_choice():
     table = pd.read_csv(Path(__file__).resolve().parent.parent / "calibration" / "results" / "sensitivity_morris.csv")
     assert set(table["parameter"]) == {p.name for p in PARAMETERS}  # the screen covered the whole registry
     assert tuple(choose_free(table)) == FREE_PARAMETERS
+
+
+def test_failed_runs_are_never_accepted_and_do_not_set_epsilon():
+    from calibration.abc import FAILED_DISTANCE, make_distance, make_epsilon
+
+    distance = make_distance()
+    observed = {"a": 1.0, "b": 2.0}
+    distance.initialize(t=0, get_sample=lambda: _sample([[1.0, 2.0], [3.0, 5.0]]), x_0=observed, total_sims=2)
+    assert distance({"a": 1.0, "b": 2.0, "failed": 0.0}, observed, t=0) == 0.0
+    assert distance({"a": 1.0, "b": 2.0, "failed": 2.0}, observed, t=0) == FAILED_DISTANCE
+    epsilon = make_epsilon()
+    frame = pd.DataFrame({"distance": [1.0, 2.0, 3.0, FAILED_DISTANCE, FAILED_DISTANCE, FAILED_DISTANCE,
+                                       FAILED_DISTANCE], "w": 1.0})
+    epsilon.initialize(0, lambda: frame, list, 5, {})
+    assert epsilon(0) == pytest.approx(2.0)  # the median of the plausible runs, not a failure's distance
+
+
+def _sample(rows):
+    from pyabc.population import Sample
+
+    sample = Sample(record_rejected=True)
+    for row in rows:
+        sample.append(_particle({"a": row[0], "b": row[1]}))
+    return sample
+
+
+def _particle(stats):
+    from pyabc.population import Particle
+
+    return Particle(m=0, parameter={}, weight=1.0, sum_stat=stats, distance=0.0, accepted=True)
