@@ -1,8 +1,8 @@
 """ABC-SMC calibration with pyabc 0.13.
 
-Priors are uniform on the registry's plausible ranges (``sim.parameters``): pyabc's
-``RV("uniform", loc, scale)`` is U[loc, loc + scale]. The distance is an adaptive weighted L1
-norm (``AdaptivePNormDistance(p=1)``, scales = mean absolute deviation of each statistic over the
+Priors are uniform on the registry's plausible ranges (``sim.parameters``), which pyabc samples in unit
+coordinates (``RV("uniform", 0, 1)``, mapped to the range by :class:`OnUnitScale`). The distance is an
+adaptive weighted L1 norm (``AdaptivePNormDistance(p=1)``, scales = mean absolute deviation of each statistic over the
 generation's plausible simulations, weight ratio capped at 20): the statistics are counts of very
 different spread (deaths are heavy-tailed), and fixed weights would let deaths dominate. A failed or
 implausible run is at a distance no epsilon reaches; epsilon is the median over plausible runs.
@@ -40,6 +40,11 @@ FREE_PARAMETERS: tuple[str, ...] = (
     "trigger_strength", "contagion_jump_local", "legitimacy_gap_west",
 )
 MAX_SCALE_WEIGHT_RATIO = 20.0
+#: bandwidth of pyabc's multivariate normal transition, times Silverman's. With 13 parameters on bounded
+#: priors, Silverman's bandwidth (scaling 1) concentrates the proposals so much that the importance weights
+#: degenerate: for a posterior equal to the prior, 1,000 particles have an effective sample size of 30 at
+#: scaling 1 and 550 at scaling 2 (measured; see docs/calibration.md).
+TRANSITION_SCALING = 2.0
 
 
 class CalibrationError(KazsimInputError):
@@ -57,12 +62,33 @@ def prior_ranges(free: tuple[str, ...] | list[str]) -> dict[str, tuple[float, fl
 
 
 def make_prior(free):
-    """pyabc prior: independent uniforms on the plausible ranges."""
+    """pyabc prior: independent uniforms on the plausible ranges, in unit coordinates (see :class:`OnUnitScale`)."""
     import pyabc
 
-    return pyabc.Distribution(
-        **{name: pyabc.RV("uniform", low, high - low) for name, (low, high) in prior_ranges(free).items()}
-    )
+    return pyabc.Distribution(**{name: pyabc.RV("uniform", 0.0, 1.0) for name in prior_ranges(free)})
+
+
+def from_unit(params: dict[str, float]) -> dict[str, float]:
+    """Registry values of parameters given in unit coordinates u: low + u (high - low) of the plausible range."""
+    ranges = prior_ranges(list(params))
+    return {name: ranges[name][0] + float(u) * (ranges[name][1] - ranges[name][0]) for name, u in params.items()}
+
+
+class OnUnitScale:
+    """The simulator as pyabc sees it: every free parameter on [0, 1], mapped to its plausible range.
+
+    The plausible ranges span 1e-8 (``cell_formation_rate``) to 2,000 (``patrol_unit_size``). pyabc's
+    multivariate normal transition estimates one covariance matrix over all parameters, and its density
+    treats eigenvalues below about 1e-6 of the largest as zero, which on the registry's scales left 25 of
+    1,000 particles carrying the importance weights. On unit coordinates the covariance is well conditioned.
+    The database stores unit coordinates; :func:`particles` and :func:`posterior_frame` map them back.
+    """
+
+    def __init__(self, simulator) -> None:
+        self.simulator = simulator
+
+    def __call__(self, params) -> dict[str, float]:
+        return self.simulator(from_unit(dict(params)))
 
 
 def scale_ignoring_failures(*, samples: np.ndarray, **kwargs) -> np.ndarray:
@@ -210,8 +236,9 @@ def calibrate(
 def _calibrate(observed, db, free, population, generations, max_walltime_minutes, simulator, sampler):
     import pyabc
 
-    abc = pyabc.ABCSMC(simulator, make_prior(free), make_distance(), population_size=int(population), sampler=sampler,
-                       eps=make_epsilon())
+    abc = pyabc.ABCSMC(OnUnitScale(simulator), make_prior(free), make_distance(), population_size=int(population),
+                       sampler=sampler, eps=make_epsilon(),
+                       transitions=pyabc.MultivariateNormalTransition(scaling=TRANSITION_SCALING))
     url = "sqlite:///" + str(db.resolve())
     resumed = db.exists() and db.stat().st_size > 0
     if resumed:
@@ -292,7 +319,7 @@ def particles(history, t: int | None = None) -> list[dict]:
     for particle in population.particles:
         out.append(
             {
-                "parameters": {k: float(v) for k, v in dict(particle.parameter).items()},
+                "parameters": from_unit({k: float(v) for k, v in dict(particle.parameter).items()}),
                 "weight": float(particle.weight),
                 "statistics": {k: float(v) for k, v in dict(particle.sum_stat).items()},
                 "distance": float(particle.distance),
