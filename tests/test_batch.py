@@ -121,8 +121,8 @@ def test_common_random_numbers_narrow_the_effect_interval(tmp_path: Path) -> Non
     paired = {e.outcome: e for e in compare_outcomes(table, "baseline_2011", paired=True)}
     independent = {e.outcome: e for e in compare_outcomes(table, "baseline_2011", paired=False)}
     width = lambda e: e.high - e.low  # noqa: E731
-    assert width(paired["radicalised_nov_dec"]) < width(independent["radicalised_nov_dec"])
-    assert paired["radicalised_nov_dec"].effect < 0
+    assert width(paired["people_sympathising_nov_dec"]) < width(independent["people_sympathising_nov_dec"])
+    assert paired["people_sympathising_nov_dec"].effect < 0
 
 
 def test_compare_reports_missing_or_corrupt_files_with_status_2(tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ def test_compare_report_has_plots_and_effects(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["compare", str(out), "--report", str(report)])
     assert result.exit_code == 0, result.output
     html = report.read_text()
-    assert html.count("data:image/png;base64,") == 3 and "radicalised_nov_dec" in html
+    assert html.count("data:image/png;base64,") == 3 and "Uninvolved people detained in detention sweeps" in html
     markdown = tmp_path / "report.md"
     assert CliRunner().invoke(app, ["compare", str(out), "--report", str(markdown)]).exit_code == 0
     assert len(list((tmp_path / "report_files").glob("*.png"))) == 3
