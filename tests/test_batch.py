@@ -45,9 +45,11 @@ def test_same_batch_same_contents_on_one_two_workers_and_dask(tmp_path: Path) ->
     run_batch(scenarios, replicates=4, out=tmp_path / "again", workers=1, overrides=QUICK)
     run_batch(scenarios, replicates=4, out=tmp_path / "two", workers=2, overrides=QUICK)
     run_batch(scenarios, replicates=4, out=tmp_path / "dask", workers=2, scheduler="local", overrides=QUICK)
+    run_batch(scenarios, replicates=4, out=tmp_path / "dask-chunks", workers=2, scheduler="local", overrides=QUICK,
+              runs_per_task=3)
     events, daily = contents(tmp_path / "one")
     assert len(events) > 0 and len(daily) == 2 * 4 * 120
-    for other in ("again", "two", "dask"):
+    for other in ("again", "two", "dask", "dask-chunks"):
         other_events, other_daily = contents(tmp_path / other)
         pd.testing.assert_frame_equal(events, other_events)
         pd.testing.assert_frame_equal(daily, other_daily)
@@ -292,7 +294,8 @@ def test_a_run_that_kills_its_worker_is_tried_three_times_then_recorded_and_the_
     assert attempts.eq(1).all() and len(attempts) == len(specs) - 1, "innocent runs ran once each"
 
 
-def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("runs_per_task", [1, 2], ids=["one run per task", "two runs per task"])
+def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path, runs_per_task: int) -> None:
     import dask
 
     import batch_runners
@@ -300,13 +303,15 @@ def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path) -> None:
     folder = sim.batch.BatchFolder(tmp_path / "b")
     specs = quick_specs(range(2011, 2013))
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        sim.batch.run_dask(specs, 2, "local", folder.save, runner=batch_runners.kill_worker_on_victim)
+        sim.batch.run_dask(specs, 2, "local", folder.save, runner=batch_runners.kill_worker_on_victim,
+                           chunk=runs_per_task)
     state = folder.inspect()
     failed = {(f["scenario"], f["seed"]): f["error"] for f in state.failures}
     assert failed[batch_runners.VICTIM].startswith("KilledWorker: worker process died")
     # Dask also blames a run queued on the dying worker: it fails the same way (retried next time), never silently.
     assert state.complete | set(failed) == {(s.name, s.seed) for s in specs}
     assert all(error.startswith("KilledWorker") for error in failed.values())
+    assert len(failed) < len(specs), "a task of several runs is split, so its innocent runs complete"
 
 
 # --- batches grow -----------------------------------------------------------------------------------------------

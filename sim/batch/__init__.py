@@ -74,6 +74,7 @@ def run_batch(
     progress: Callable[[BatchProgress], None] | None = None,
     parameters: str = "posterior",
     warn: Callable[[str], None] | None = None,
+    runs_per_task: int | None = None,
 ) -> BatchResult:
     """Run (or resume, or grow) a batch and return its results.
 
@@ -97,6 +98,8 @@ def run_batch(
             ``scenario`` (the scenario files' own values). Without a posterior: ``scenario``.
         warn: called with a line for every damaged file (its run is redone) and foreign file
             (ignored) in the folder; by default a :class:`BatchFolderWarning`.
+        runs_per_task: runs in one Dask task (default: about four tasks per worker thread, at most
+            ``MAX_RUNS_PER_TASK``); results do not depend on it.
 
     Returns:
         The whole batch's results (including runs from earlier invocations).
@@ -160,6 +163,6 @@ def run_batch(
     elif specs and scheduler is None:
         run_processes(specs, workers, record)
     elif specs:
-        run_dask(specs, workers, scheduler, record)
+        run_dask(specs, workers, scheduler, record, chunk=runs_per_task)
     return load_complete(folder.root, names, seeds)
 
