@@ -139,7 +139,7 @@ def run_batch(
         warn(f"{problem}; running it again" if problem.run is not None else str(problem))
     particles = draw_info.get("particles", {})
     specs = [
-        RunSpec(with_parameters(s, values), seed, particles.get(str(seed)))
+        RunSpec(with_parameters(s, values), seed, particles.get(str(seed)), values or None)
         for seed, values in zip(seeds, draws, strict=True)
         for s in loaded
         if (s.name, seed) not in state.complete

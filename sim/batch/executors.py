@@ -36,7 +36,7 @@ from sim.scenario import scenario_from_resolved
 _READY = "ready"
 
 
-def _parquet(frame: pd.DataFrame, metadata: dict[str, str]) -> bytes:
+def parquet_bytes(frame: pd.DataFrame, metadata: dict[str, object]) -> bytes:
     """A table as Parquet bytes, its provenance in the schema metadata (nothing time-dependent)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"kazsim": json.dumps(metadata).encode()})
@@ -60,11 +60,12 @@ def run_one(spec: RunSpec) -> RunOutcome:
         return RunOutcome(
             name=spec.name,
             seed=spec.seed,
-            events=_parquet(events, metadata),
-            daily=_parquet(daily, metadata),
+            events=parquet_bytes(events, metadata),
+            daily=parquet_bytes(daily, metadata),
             totals={k: int(v) for k, v in totals(result.events).items()},
             seconds=time.perf_counter() - start,
             particle=spec.particle,
+            draw=spec.draw,
         )
     except Exception as error:
         return RunOutcome(
@@ -74,12 +75,14 @@ def run_one(spec: RunSpec) -> RunOutcome:
             error=f"{type(error).__name__}: {error}",
             trace=traceback.format_exc(),
             particle=spec.particle,
+            draw=spec.draw,
         )
 
 
 def failed(spec: RunSpec, error: str, trace: str | None = None) -> RunOutcome:
     """The outcome of a run that produced no result (its worker died, or the executor failed it)."""
-    return RunOutcome(name=spec.name, seed=spec.seed, error=error, trace=trace, particle=spec.particle)
+    return RunOutcome(name=spec.name, seed=spec.seed, error=error, trace=trace, particle=spec.particle,
+                      draw=spec.draw)
 
 
 def _exit_description(code: int | None) -> str:

@@ -197,6 +197,8 @@ class BatchFolder:
         """
         failure = self._path("failures", outcome.name, outcome.seed, ".json")
         particle = {} if outcome.particle is None else {"particle": outcome.particle}
+        if outcome.draw:
+            particle["draw"] = outcome.draw
         target = failure
         try:
             if outcome.error is not None:
