@@ -23,8 +23,8 @@ from sim.batch import BatchError, BatchResult, load_batch
 from sim.events import ATTACK_KINDS, DEATH_COLUMNS
 from sim.outcomes import BY_NAME, OUTCOMES, outcomes_per_run
 
-__all__ = ["CONFIDENCE", "INTERVAL", "Effect", "compare_batch", "compare_outcomes", "effects_frame", "monthly_runs",
-           "monthly_summary", "outcomes_per_run", "paired_effect"]
+__all__ = ["CONFIDENCE", "INTERVAL", "Effect", "compare_batch", "compare_outcomes", "effects_frame", "mean_intervals",
+           "monthly_runs", "monthly_summary", "outcomes_per_run", "paired_effect"]
 
 CONFIDENCE = 0.90
 #: The interval's level as reports write it.
@@ -69,6 +69,27 @@ def paired_effect(differences: np.ndarray, seed: int = 0) -> tuple[float, float,
         random_state=np.random.default_rng(seed),
     )
     return mean, float(boot.confidence_interval.low), float(boot.confidence_interval.high)
+
+
+def mean_intervals(groups: pd.core.groupby.SeriesGroupBy, seed: int = 0) -> pd.DataFrame:
+    """Per group: the mean and its 90 % percentile-bootstrap interval (values resampled within the group).
+
+    Unlike a normal-theory interval, it stays within the values' range: a count's interval never goes below zero.
+    """
+    rng = np.random.default_rng(seed)
+    rows = {}
+    for key, values in groups:
+        data = values.dropna().to_numpy(dtype=float)
+        if len(data) < 2 or np.all(data == data[0]):
+            mean = float(data.mean()) if len(data) else float("nan")
+            rows[key] = (mean, mean, mean)
+            continue
+        means = data[rng.integers(0, len(data), size=(2000, len(data)))].mean(axis=1)
+        low, high = np.quantile(means, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
+        rows[key] = (float(data.mean()), float(low), float(high))
+    index = pd.MultiIndex.from_tuples(list(rows), names=groups.keys) if rows and isinstance(next(iter(rows)), tuple) \
+        else pd.Index(list(rows), name=groups.keys)
+    return pd.DataFrame(list(rows.values()), index=index, columns=["mean", "mean_low", "mean_high"])
 
 
 def compare_outcomes(table: pd.DataFrame, baseline: str, paired: bool = True) -> list[Effect]:
@@ -157,7 +178,7 @@ def monthly_runs(batch: BatchResult, column: str = "attacks") -> pd.DataFrame:
 def monthly_summary(batch: BatchResult, column: str = "attacks") -> pd.DataFrame:
     """Per scenario and month: the mean over runs, its 90 % interval, and the 5-95 % range of single runs.
 
-    The mean's interval is Student's t over runs (runs are independent replicates); counts of
+    The mean's interval is a percentile bootstrap over runs (runs are independent replicates); counts of
     rare events are mostly zero in a month, so the mean, not the median, shows a scenario's level.
 
     Returns:
@@ -166,13 +187,11 @@ def monthly_summary(batch: BatchResult, column: str = "attacks") -> pd.DataFrame
     """
     values = monthly_runs(batch, column)
     grouped = values.groupby(["scenario", "month"], sort=False)["value"]
-    out = grouped.agg(["mean", "std", "count"]).reset_index()
+    out = mean_intervals(grouped)
+    out["count"] = grouped.count()
     quantiles = grouped.quantile([0.05, 0.95]).unstack()
-    out["runs_low"] = quantiles[0.05].to_numpy()
-    out["runs_high"] = quantiles[0.95].to_numpy()
-    half = stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(out["count"] - 1, 1)) * out["std"].fillna(0) / np.sqrt(
-        out["count"])
-    out["mean_low"], out["mean_high"] = out["mean"] - half, out["mean"] + half
+    out["runs_low"], out["runs_high"] = quantiles[0.05], quantiles[0.95]
+    out = out.reset_index()
     order = {name: i for i, name in enumerate(batch.scenarios)}
     out = out.sort_values(["scenario", "month"], key=lambda s: s.map(order) if s.name == "scenario" else s)
     return out.rename(columns={"count": "runs"})[["scenario", "month", "mean", "mean_low", "mean_high", "runs_low",

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import sim.report.style
+from figure_checks import check_every_exported_figure, overlaps, unlabelled_axes
 from sim.batch import BatchResult, run_batch
 from sim.cli.main import app
 from sim.compare import Effect, compare_batch
@@ -21,60 +19,6 @@ from sim.outcomes import BY_NAME
 from sim.report import write_comparison_report
 
 QUICK = ["period.end=2011-04-30", "scale.people_per_agent=20000", "scale.cell_degrees=1.0"]
-NUMBER = re.compile(r"^[−\-+]?[\d,]*\.?\d+(e[−\-+]?\d+)?$")
-
-
-def drawn_tick_labels(axis) -> list:
-    """The tick labels matplotlib draws: those of ticks inside the view (others keep stale positions)."""
-    locations = axis.get_majorticklocs()
-    low, high = sorted(axis.get_view_interval())
-    margin = (high - low) * 1e-9
-    ticks = axis.get_major_ticks(len(locations))
-    return [label for location, tick in zip(locations, ticks, strict=True) if low - margin <= location <= high + margin
-            for label in (tick.label1, tick.label2) if label.get_visible()]
-
-
-def text_boxes(figure) -> list[tuple[str, object]]:
-    """Every drawn text of a figure with its bounding box in display pixels: titles, labels, ticks, legends."""
-    renderer = figure.canvas.get_renderer()
-    texts = [*figure.texts]
-    for legend in figure.legends:
-        texts += [*legend.get_texts(), legend.get_title()]
-    for axis in figure.axes:
-        texts += [axis.title, axis.xaxis.label, axis.yaxis.label, axis.xaxis.get_offset_text(),
-                  axis.yaxis.get_offset_text(), *drawn_tick_labels(axis.xaxis), *drawn_tick_labels(axis.yaxis),
-                  *axis.texts]
-        if axis.get_legend() is not None:
-            texts += list(axis.get_legend().get_texts())
-    return [(t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_visible() and t.get_text().strip()]
-
-
-def overlaps(figure) -> list[tuple[str, str]]:
-    """Pairs of texts whose boxes overlap by more than half a pixel each way."""
-    figure.canvas.draw()
-    found = []
-    for (first, a), (second, b) in itertools.combinations(text_boxes(figure), 2):
-        width = min(a.x1, b.x1) - max(a.x0, b.x0)
-        height = min(a.y1, b.y1) - max(a.y0, b.y0)
-        if width > 0.5 and height > 0.5:
-            found.append((first, second))
-    return found
-
-
-def unlabelled_axes(figure) -> list[str]:
-    """Axes showing tick labels without a label, or with numeric ticks and no unit in parentheses."""
-    problems = []
-    for index, axis in enumerate(figure.axes):
-        for name, ticks, label in (("x", drawn_tick_labels(axis.xaxis), axis.get_xlabel()),
-                                   ("y", drawn_tick_labels(axis.yaxis), axis.get_ylabel())):
-            shown = [t.get_text() for t in ticks if t.get_visible() and t.get_text().strip()]
-            if not shown:
-                continue
-            if not label.strip():
-                problems.append(f"panel {index} ({axis.get_title()!r}): {name} axis has no label")
-            elif all(NUMBER.match(text) for text in shown) and not re.search(r"\(.+\)\s*$", label):
-                problems.append(f"panel {index} ({axis.get_title()!r}): {name} label {label!r} has no unit")
-    return problems
 
 
 @pytest.fixture(scope="module")
@@ -98,16 +42,7 @@ def with_prior_and_attribution(effects: list[Effect]) -> list[Effect]:
 def test_every_report_figure_has_no_overlapping_text_and_units_on_its_axes(
     four_scenarios: BatchResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prior: bool
 ) -> None:
-    checked: list[str] = []
-    real_export = sim.report.style.export
-
-    def checking_export(figure):
-        checked.append(" / ".join(axis.get_title() for axis in figure.axes))
-        assert not overlaps(figure), f"overlapping text in figure {len(checked)}: {overlaps(figure)}"
-        assert not unlabelled_axes(figure), unlabelled_axes(figure)
-        return real_export(figure)
-
-    monkeypatch.setattr(sim.report.style, "export", checking_export)
+    checked = check_every_exported_figure(monkeypatch)
     batch, effects, baseline = compare_batch(four_scenarios.root)
     if prior:
         effects = with_prior_and_attribution(effects)

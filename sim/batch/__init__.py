@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from sim.batch.executors import failed, run_dask, run_one, run_processes
 from sim.batch.plan import (
@@ -75,6 +76,8 @@ def run_batch(
     parameters: str = "posterior",
     warn: Callable[[str], None] | None = None,
     runs_per_task: int | None = None,
+    manifest_extra: dict[str, Any] | None = None,
+    fixed_parameters: Collection[str] = (),
 ) -> BatchResult:
     """Run (or resume, or grow) a batch and return its results.
 
@@ -100,6 +103,8 @@ def run_batch(
             (ignored) in the folder; by default a :class:`BatchFolderWarning`.
         runs_per_task: runs in one Dask task (default: about four tasks per worker thread, at most
             ``MAX_RUNS_PER_TASK``); results do not depend on it.
+        manifest_extra: more top-level fields for the manifest (an exploration's design record).
+        fixed_parameters: parameters the draws leave at the scenarios' values (an exploration's varied ones).
 
     Returns:
         The whole batch's results (including runs from earlier invocations).
@@ -132,12 +137,14 @@ def run_batch(
                       for s in loaded},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "provenance": provenance(),
+        **(manifest_extra or {}),
     })
     remove_abandoned_temporaries(folder.root)
     state = folder.inspect(manifest["scenarios"])
     for problem in state.problems:
         warn(f"{problem}; running it again" if problem.run is not None else str(problem))
     particles = draw_info.get("particles", {})
+    draws = [{k: v for k, v in values.items() if k not in fixed_parameters} for values in draws]
     specs = [
         RunSpec(with_parameters(s, values), seed, particles.get(str(seed)), values or None)
         for seed, values in zip(seeds, draws, strict=True)

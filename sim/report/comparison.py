@@ -36,11 +36,11 @@ def number(value: float | None, signed: bool = False) -> str:
     return f"{value:{sign}.2f}"
 
 
-def interval(low: float | None, high: float | None) -> str:
-    """``[low, high]`` with signs."""
+def interval(low: float | None, high: float | None, signed: bool = True) -> str:
+    """``[low, high]``, with signs for effects (``signed``)."""
     if low is None or high is None or (isinstance(low, float) and math.isnan(low)):
         return "-"
-    return f"[{number(low, True)}, {number(high, True)}]"
+    return f"[{number(low, signed)}, {number(high, signed)}]"
 
 
 def effects_tables(effects: list[Effect], baseline: str) -> list[Block]:

@@ -98,7 +98,7 @@ def methods_paragraphs(batch: BatchResult, baseline: str, effects: list[Effect])
                   f"the outcome's unit. We report its mean over the pairs with a {INTERVAL} percentile-"
                   "bootstrap interval (2,000 resamples of pairs), the 5-95 % range of single-pair effects (what "
                   "one year could look like), and P(worse), the share of pairs in which the counterfactual is "
-                  "worse (ties counted half). Monthly figures show the mean over runs with its Student-t "
+                  "worse (ties counted half). Monthly figures show the mean over runs with its percentile-bootstrap "
                   f"{INTERVAL} interval and the 5-95 % range of single runs. Outcomes, their units and why "
                   f"P(worse) is blank for some are defined in `{OUTCOMES_DOC}`.")
     paragraphs = [design, " ".join(scenario_sentences(batch, baseline)),
