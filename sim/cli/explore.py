@@ -13,11 +13,14 @@ from sim.batch import check_batch_size
 from sim.cli.batch import batch_progress, print_warning, stage_progress
 from sim.cli.common import console, error_console, print_error, reports_input_errors
 from sim.cli.run import PARAMETERS_HELP
+from sim.discover import discover as discover_in
+from sim.discover.prim import DEFAULT_MASS_MIN, DEFAULT_MIN_DENSITY, DEFAULT_PEEL_ALPHA
 from sim.errors import KazsimInputError
 from sim.explore import Exploration, efficient, run_exploration, summaries
 from sim.explore.design import field_label
 from sim.outcomes import BY_NAME, OUTCOMES_DOC
 from sim.report import interval, number, report_format
+from sim.report.discover_report import limits_table, summary_sentences, write_discovery_report
 from sim.report.explore_report import DEFAULT_FRONTIER, write_exploration_report
 
 #: Most design points the terminal table lists (the report's points.csv has them all).
@@ -124,3 +127,58 @@ def result_line(result: Exploration, replicates: int) -> str:
     expected = len(result.points) * replicates
     return (f"{result.root}: {points} design points × {len(result.bases)} scenario(s) × {replicates} replicates: "
             f"{runs}/{expected} runs complete")
+
+
+def default_report(folder: Path, condition: str) -> Path:
+    """``discoveries/<folder>/<condition as a file name>-<digest>.html``: one report per folder and condition."""
+    import hashlib
+    import re
+
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", condition).strip("_")[:60] or "condition"
+    digest = hashlib.sha256(condition.encode()).hexdigest()[:6]
+    return Path("discoveries") / (folder.resolve().name or "folder") / f"{slug}-{digest}.html"
+
+
+@reports_input_errors
+def discover(
+    folder: Annotated[Path, typer.Argument(help="A batch or exploration folder.")],
+    where: Annotated[str, typer.Option(help="The condition, e.g. \"effect_attacks > 0\" (outcome names: "
+                                            f"{OUTCOMES_DOC}; with --baseline also baseline_<outcome> and "
+                                            "effect_<outcome>).")],
+    baseline: Annotated[str | None, typer.Option(
+        help="Pair each run with this scenario's run at the same seed and design point (effect_<outcome>).")] = None,
+    scenario: Annotated[str | None, typer.Option(help="The (counterfactual) scenario whose cases to search.")] = None,
+    min_density: Annotated[float, typer.Option(
+        help="Keep the box of highest coverage whose density reaches this.")] = DEFAULT_MIN_DENSITY,
+    peel_alpha: Annotated[float, typer.Option(help="Share of cases PRIM peels at each step.")] = DEFAULT_PEEL_ALPHA,
+    mass_min: Annotated[float, typer.Option(help="Smallest box, as a share of all cases.")] = DEFAULT_MASS_MIN,
+    report: Annotated[Path | None, typer.Option(
+        help="HTML (.html) or Markdown (.md) report (default: discoveries/<folder>/<condition>.html).")] = None,
+) -> None:
+    """Find, with PRIM, the box of lever settings and parameters where a condition holds (scenario discovery)."""
+    report = report or default_report(folder, where)
+    report_format(report)
+    if not (folder / "manifest.json").is_file():
+        raise KazsimInputError(f"{folder}: not a batch or exploration folder (no manifest.json)")
+    with stage_progress() as stages:
+        stage = stages.add_task("reading the runs and running PRIM", total=None)
+        found = discover_in(folder, where, baseline, scenario, min_density, peel_alpha, mass_min)
+        source = f"{folder}" + (f", paired with {baseline}" if baseline else "")
+        written = write_discovery_report(report, found, min_density, source,
+                                         progress=lambda text: stages.update(stage, description=text))
+    for sentence in summary_sentences(found, min_density, source):
+        console.print(sentence.replace("`", ""), markup=False, highlight=False)
+    shown = Table(header_style="bold")
+    limits = limits_table(found)
+    for column in limits.columns:
+        shown.add_column(column, justify="left" if column in ("Dimension", "Restricts") else "right")
+    for row in limits.itertuples(index=False):
+        shown.add_row(*map(str, row))
+    console.print(shown)
+    example = found.cases[found.inside & found.cases["holds"]].head(1)
+    if len(example):
+        case = example.iloc[0]
+        console.print(f"A case in the box: kazsim run --from {folder} --scenario {case['scenario']} --seed "
+                      f"{int(case['seed'])} (or kazsim demo with the same options)", markup=False, highlight=False)
+    console.print(f"Wrote {report} (peeling trajectory and box as PNG and SVG, cases.csv in {written})",
+                  markup=False, highlight=False)
