@@ -108,8 +108,8 @@ def summary_sentences(discovery: Discovery, min_density: float, source: str) -> 
         restricts += (" The restriction of " + ", ".join(f"`{name}`" for name in weak) + f" is not significant "
                       f"(quasi-p at or above {SIGNIFICANT:g}): chance alone could give it.")
     if others:
-        restricts += " It leaves " + ", ".join(f"`{name}`" for name in others) + " unrestricted: within the box, " \
-                     "the condition does not depend on them."
+        restricts += " It leaves " + ", ".join(f"`{name}`" for name in others) + " unrestricted: narrowing them " \
+                     "would not make the box denser."
     return [found, chosen, restricts]
 
 
