@@ -44,9 +44,12 @@ def print_warning(message: str) -> None:
 
 
 
+RUNS_PER_TASK_HELP = "With --scheduler: runs per Dask task (default: about four tasks per worker, at most 8 runs each)."
+
+
 def _run_batch_with_progress(
     scenarios: list[Path], replicates: int, out: Path, workers: int, scheduler: str | None, base_seed: int,
-    overrides: list[str], parameters: str,
+    overrides: list[str], parameters: str, runs_per_task: int | None = None,
 ) -> BatchResult:
     bar = batch_progress("runs")
     task = bar.add_task("runs", total=None, failed=0)
@@ -58,7 +61,7 @@ def _run_batch_with_progress(
     try:
         return run_batch(scenarios, replicates=replicates, out=out, workers=workers, scheduler=scheduler,
                          base_seed=base_seed, overrides=overrides, progress=show, parameters=parameters,
-                         warn=print_warning)
+                         warn=print_warning, runs_per_task=runs_per_task)
     finally:
         bar.stop()
 
@@ -78,10 +81,12 @@ def batch(
     seed: Annotated[int, typer.Option(help="First seed; replicate i uses seed + i.")] = 2011,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override for every scenario: key=value.")] = None,
     parameters: Annotated[str, typer.Option(help=PARAMETERS_HELP)] = "posterior",
+    runs_per_task: Annotated[int | None, typer.Option(min=1, max=1000, help=RUNS_PER_TASK_HELP)] = None,
 ) -> None:
     """Run every scenario with the same seeds into a Parquet dataset; resumable."""
     check_batch_size(replicates, workers, seed)
-    result = _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, seed, set_ or [], parameters)
+    result = _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, seed, set_ or [], parameters,
+                                      runs_per_task)
     per = result.runs.groupby("scenario").size()
     console.print(f"{out}: " + ", ".join(f"{name} {per.get(name, 0)}/{replicates} runs" for name in result.scenarios),
                   markup=False, highlight=False)

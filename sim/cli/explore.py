@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from sim.batch import check_batch_size
-from sim.cli.batch import batch_progress, print_warning, stage_progress
+from sim.cli.batch import RUNS_PER_TASK_HELP, batch_progress, print_warning, stage_progress
 from sim.cli.common import console, error_console, print_error, reports_input_errors
 from sim.cli.run import PARAMETERS_HELP
 from sim.discover import discover as discover_in
@@ -83,6 +83,7 @@ def explore(
         DEFAULT_FRONTIER),
     report: Annotated[Path | None, typer.Option(
         help="Write an HTML (.html) or Markdown (.md) report: surfaces, frontier, every point as CSV.")] = None,
+    runs_per_task: Annotated[int | None, typer.Option(min=1, max=1000, help=RUNS_PER_TASK_HELP)] = None,
 ) -> None:
     """Run scenarios over a design of lever settings (grid, or Latin hypercube) × posterior draws."""
     check_batch_size(replicates, workers, seed)
@@ -99,7 +100,7 @@ def explore(
     try:
         result = run_exploration(scenarios, vary, replicates, out, design=design, points=points, workers=workers,
                                  scheduler=scheduler, base_seed=seed, overrides=set_ or [], parameters=parameters,
-                                 progress=show, warn=print_warning)
+                                 progress=show, warn=print_warning, runs_per_task=runs_per_task)
     finally:
         bar.stop()
     console.print(result_line(result, replicates), markup=False, highlight=False)

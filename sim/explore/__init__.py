@@ -115,6 +115,7 @@ def run_exploration(
     parameters: str = "posterior",
     progress: Callable[[BatchProgress], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    runs_per_task: int | None = None,
 ) -> Exploration:
     """Run (or resume, or grow) an exploration and return its results.
 
@@ -127,7 +128,7 @@ def run_exploration(
         design: ``grid`` (default for one or two fields) or ``lhs`` (Latin hypercube; default beyond).
         points: the hypercube's size (default: the most STEPS of any field); more into the same folder adds
             a block of points and keeps those run.
-        workers, scheduler, base_seed, overrides, parameters, progress, warn: as for
+        workers, scheduler, base_seed, overrides, parameters, progress, warn, runs_per_task: as for
             :func:`sim.batch.run_batch`.
 
     Raises:
@@ -153,7 +154,8 @@ def run_exploration(
     varied_parameters = {f.field.split(".", 1)[1] for f in fields if f.field.startswith("parameters.")}
     result = run_batch(point_scenarios, replicates=replicates, out=root, workers=workers, scheduler=scheduler,
                        base_seed=base_seed, progress=progress, parameters=parameters, warn=warn,
-                       manifest_extra={"exploration": record}, fixed_parameters=varied_parameters)
+                       manifest_extra={"exploration": record}, fixed_parameters=varied_parameters,
+                       runs_per_task=runs_per_task)
     return Exploration(result, fields, pd.DataFrame(rows))
 
 
