@@ -12,11 +12,16 @@ and writing the Parquet dataset.
 
 Timings on a shared machine are noisy: the executors are measured in alternation, ``--rounds``
 times, each round in a rotated order, and the median of the rounds is reported with the spread.
+Beside wall time it reports the CPU time each executor spent per 1,000 years (this process and every
+worker, scheduler and nanny process it started, all waited for): other users' load slows the wall
+clock but hardly the CPU time a year costs, so the CPU ratio to one worker shows each executor's own
+overhead, and 2 x that ratio the speed-up two free cores would allow.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import tempfile
@@ -35,16 +40,22 @@ EXECUTORS: dict[str, tuple[float, int, str | None, int | None]] = {
 }
 
 
-def timed(years: int, workers: int, scheduler: str | None, runs_per_task: int | None) -> float:
-    """Wall seconds for a batch of ``years`` baseline runs in a fresh folder."""
+def cpu_seconds() -> float:
+    """CPU time of this process and of every child process it has waited for (workers, nannies), user and system."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(years: int, workers: int, scheduler: str | None, runs_per_task: int | None) -> tuple[float, float]:
+    """Wall and CPU seconds for a batch of ``years`` baseline runs in a fresh folder."""
     folder = Path(tempfile.mkdtemp(prefix="kazsim-bench-"))
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         result = run_batch(["baseline_2011"], replicates=years, out=folder, workers=workers, scheduler=scheduler,
                            runs_per_task=runs_per_task)
-        elapsed = time.perf_counter() - start
+        elapsed, spent = time.perf_counter() - start, cpu_seconds() - cpu
         assert len(result.runs) == years and not result.failures
-        return elapsed
+        return elapsed, spent
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -57,25 +68,36 @@ def main() -> None:
     args = parser.parse_args()
     names = list(EXECUTORS)
     rates: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     for round_index in range(args.rounds):
         order = names[round_index % len(names):] + names[:round_index % len(names)]
         for name in order:
             share, workers, scheduler, per_task = EXECUTORS[name]
             years = max(int(args.years * share), 10)
-            rates[name].append(years / timed(years, workers, scheduler, per_task))
-            print(f"  round {round_index + 1}: {name}: {rates[name][-1]:.1f} years/s", flush=True)
+            wall, spent = timed(years, workers, scheduler, per_task)
+            rates[name].append(years / wall)
+            cpu[name].append(1000 * spent / years)
+            print(f"  round {round_index + 1}: {name}: {rates[name][-1]:.1f} years/s, {cpu[name][-1]:.0f} CPU s per "
+                  "1000 years", flush=True)
     median = {name: statistics.median(values) for name, values in rates.items()}
-    base = median[names[0]]
+    cpu_median = {name: statistics.median(values) for name, values in cpu.items()}
+    base, base_cpu = median[names[0]], cpu_median[names[0]]
     print(f"\nBatch of baseline_2011 years at default scale, median of {args.rounds} alternating rounds (target: "
           f"1,000 years in <= {TARGET_SECONDS_PER_1000:.0f} s with 2 workers, >= 1.8x one worker)")
-    print(f"  {'executor':32s}{'years/s':>9s}{'range':>15s}{'s per 1000':>12s}{'vs 1 worker':>13s}")
+    print(f"  {'executor':32s}{'years/s':>9s}{'range':>13s}{'s per 1000':>12s}{'vs 1 worker':>13s}"
+          f"{'CPU s/1000':>12s}{'2 free cores':>14s}")
     for name in names:
         low, high = min(rates[name]), max(rates[name])
-        print(f"  {name:32s}{median[name]:>9.1f}{f'{low:.1f}-{high:.1f}':>15s}{1000 / median[name]:>12.1f}"
-              f"{median[name] / base:>12.2f}x")
+        parallel = (1 if name == names[0] else 2) * base_cpu / cpu_median[name]
+        print(f"  {name:32s}{median[name]:>9.1f}{f'{low:.1f}-{high:.1f}':>13s}{1000 / median[name]:>12.1f}"
+              f"{median[name] / base:>12.2f}x{cpu_median[name]:>12.0f}{parallel:>13.2f}x")
     local, dask = median["2 local processes"] / base, median["2-worker Dask, runs grouped"] / base
-    print(f"\n  2 workers vs 1: local processes {local:.2f}x, Dask {dask:.2f}x "
+    print(f"\n  2 workers vs 1, measured: local processes {local:.2f}x, Dask {dask:.2f}x "
           f"(Dask with 1 run per task {median['2-worker Dask, 1 run per task'] / base:.2f}x)")
+    bound = {name: 2 * base_cpu / cpu_median[name] for name in names[1:]}
+    print(f"  2 workers vs 1, CPU-bound (2 x one worker's CPU per year / the executor's): local processes "
+          f"{bound['2 local processes']:.2f}x, Dask {bound['2-worker Dask, runs grouped']:.2f}x (Dask with 1 run per "
+          f"task {bound['2-worker Dask, 1 run per task']:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -314,14 +314,13 @@ def run_dask(
             try:
                 outcomes = future.result()
             except Exception as error:
-                if len(part) > 1:
+                if len(part) > 1:  # split: each run is tried alone, so a failure is charged to its run
                     queue.extendleft([spec] for spec in reversed(part))
+                    outcomes = []
                 elif isinstance(error, KilledWorker):
                     outcomes = [failed(part[0], _killed_worker_reason(error))]
                 else:
                     outcomes = [failed(part[0], f"{type(error).__name__}: {error}", traceback.format_exc())]
-                if len(part) > 1:
-                    outcomes = []
             for outcome in outcomes:
                 on_outcome(outcome)
             future.release()

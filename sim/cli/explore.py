@@ -33,8 +33,8 @@ def parse_frontier(text: str) -> tuple[str, str]:
     """``X,Y``: two outcome names."""
     names = [name.strip() for name in text.split(",")]
     unknown = [name for name in names if name not in BY_NAME]
-    if len(names) != 2 or unknown:
-        raise KazsimInputError(f"--frontier {text!r}: expected two outcomes as X,Y (names in {OUTCOMES_DOC}"
+    if len(names) != 2 or unknown or names[0] == names[1]:
+        raise KazsimInputError(f"--frontier {text!r}: expected two different outcomes as X,Y (names in {OUTCOMES_DOC}"
                                + (f"; unknown: {', '.join(unknown)}" if unknown else "") + ")")
     return names[0], names[1]
 

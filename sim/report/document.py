@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import html
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,7 +151,7 @@ def write_document(path: Path, title: str, blocks: list[Block],
                    progress: Callable[[str], None] | None = None) -> Path:
     """Write the report at ``path`` (format from its suffix) and its files in ``<stem>_files/`` beside it.
 
-    Files of an earlier report of the same name are replaced: the folder is written afresh.
+    Files of an earlier report of the same name are replaced; other files in the folder are left alone.
 
     Returns:
         The folder of figures and tables.
@@ -164,7 +163,6 @@ def write_document(path: Path, title: str, blocks: list[Block],
         progress(f"writing {path} and {folder}/")
     if folder.exists() and not folder.is_dir():
         raise KazsimInputError(f"{folder}: is a file; the report needs this name for the folder of its figures")
-    shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     for block in blocks:
         if isinstance(block, FigureBlock):
