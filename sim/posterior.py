@@ -198,10 +198,14 @@ def parameter_draws(
     return draws, {"mode": "posterior", **identity, "calibrated": names, "particles": particles}
 
 
-def with_parameters(scenario: Scenario, values: dict[str, float]) -> dict[str, Any]:
-    """A scenario's resolved data with drawn parameter values, except those it states itself (integers rounded)."""
+def with_parameters(scenario: Scenario, values: dict[str, float], stated: set[str] | None = None) -> dict[str, Any]:
+    """A scenario's resolved data with drawn parameter values, except those it states itself (integers rounded).
+
+    ``stated`` replaces :func:`stated_parameters` for a scenario rebuilt from resolved data (which states
+    every parameter): a replay passes the set its batch recorded.
+    """
     data = scenario.resolved()
-    stated = stated_parameters(scenario)
+    stated = stated_parameters(scenario) if stated is None else stated
     values = {k: v for k, v in values.items() if k not in stated}
     if values:
         integers = {p.name for p in PARAMETERS if p.integer}

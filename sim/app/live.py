@@ -7,11 +7,10 @@ from typing import Any
 
 import mesa
 
-from sim.app.controls import DEFAULT_SCENARIO, SCENARIO_NAMES, scenario_from_controls
+from sim.app.controls import DEFAULT_SCENARIO, base_scenario, scenario_from_controls, scenario_names
 from sim.errors import KazsimInputError
 from sim.protocol import SimulationModel
 from sim.run import build_model
-from sim.scenario import load_scenario
 
 
 class LiveModel(mesa.Model):
@@ -38,10 +37,10 @@ class LiveModel(mesa.Model):
         try:
             spec = scenario_from_controls(scenario_name, controls, seed)
         except KazsimInputError as error:
-            fallback = scenario_name if isinstance(scenario_name, str) and scenario_name in SCENARIO_NAMES \
+            fallback = scenario_name if isinstance(scenario_name, str) and scenario_name in scenario_names() \
                 else DEFAULT_SCENARIO
             self.input_error = f"{error}. Running {fallback} with the file's own values."
-            spec = load_scenario(fallback)
+            spec = base_scenario(fallback)
         self.spec = spec
         try:
             self.flash_days = max(1, min(366, int(flash_days)))

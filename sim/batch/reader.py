@@ -47,15 +47,16 @@ class BatchResult:
 
     @cached_property
     def parameters(self) -> pd.DataFrame:
-        """The parameter values each run was simulated with, indexed by (scenario, seed), one column each.
+        """The parameter values each run drew, indexed by (scenario, seed), one column per drawn parameter.
 
-        Read from the runs' records; a run recorded before records carried parameters has none (NaN).
+        Read from the runs' records (``draw``); runs with no draw (``--parameters scenario``, or recorded
+        before records carried draws) have none.
         """
         rows = []
         for name, seed in sorted(self._complete):
             path = self.root / "runs" / f"scenario={name}" / f"seed={seed}.json"
             try:
-                values = json.loads(path.read_bytes()).get("parameters", {})
+                values = json.loads(path.read_bytes()).get("draw", {})
             except (OSError, ValueError) as error:
                 raise BatchError(f"{path}: unreadable ({error}); delete it, then {REDO_HINT}") from None
             rows.append({"scenario": name, "seed": seed, **(values if isinstance(values, dict) else {})})
