@@ -2,10 +2,10 @@
 
 The free parameters come from the sampler; every other registry parameter is drawn from its prior
 for the run's seed (``sim.posterior.prior_draw``), so the posterior integrates over what the record
-does not inform instead of fixing it at a default. A run whose latent scale is implausible (more than
-``MAX_SUPPORT_SHARE`` or fewer than ``MIN_SUPPORT_SHARE`` of the population openly supporting militancy
-at mid-year or at the end of the period) returns rejectable statistics: that is a constraint of the
-prior, documented in docs/calibration.md.
+does not inform instead of fixing it at a default. A run whose latent scale is implausible (open
+support for militancy outside ``sim.posterior``'s plausible share of the population at mid-period or
+at the end) returns rejectable statistics: that is a constraint of the prior, documented in
+docs/calibration.md.
 
 The simulator draws its own seed (pyabc's parallel samplers re-seed workers from OS entropy, so a run
 is otherwise not reproducible) and returns it with the statistics under ``"seed"``: any particle can
@@ -28,7 +28,7 @@ from calibration.targets import FITTED_NAMES, TARGETS, statistics
 from sim.data import SEEDS_DIR, ObservedData
 from sim.mesa_adapter import release_agents
 from sim.parameters import BY_NAME, PARAMETERS
-from sim.posterior import prior_draw
+from sim.posterior import plausible_support, prior_draw
 from sim.processes import process_map
 from sim.run import advance, build_model, collector_paused
 from sim.scenario import build_scenario, load_scenario
@@ -36,13 +36,6 @@ from sim.scenario import build_scenario, load_scenario
 #: configuration overrides for calibration runs: none, calibration runs the scale the scenarios use.
 CALIBRATION_OVERRIDES: tuple[str, ...] = ()
 FAILED_VALUE = 1.0e6
-#: Plausible share of the population openly supporting militancy (people in the sympathiser and recruit
-#: stages). Pew (2013) found 10 % of Kyrgyzstan's Muslims saying violence against civilians in defence of
-#: Islam is often or sometimes justified and 3 % in the North Caucasus; open support is a fraction of
-#: such attitudes. The lower bound is the scale of the militant milieu the 2011 prosecutions reveal
-#: (tens to hundreds of people, domain notes §1) times a generous margin.
-MIN_SUPPORT_SHARE = 0.0002
-MAX_SUPPORT_SHARE = 0.03
 
 #: validated base scenarios and region lists by (scenario, overrides), per process: a Dask worker
 #: unpickles a fresh Simulator for every simulation and would otherwise reload them each time.
@@ -177,13 +170,6 @@ class Simulator:
         self.calls += 1
         stats["model_seconds"] = time.perf_counter() - began
         return stats
-
-
-def plausible_support(day) -> bool:
-    """Whether the share of people openly supporting militancy on a day (a row of the daily table) is plausible."""
-    people = (day["quiet"] + day["sympathisers"] + day["recruits"] + day["in_cells"] + day["detained"]
-              + day["imprisoned"] + day["dead"])
-    return bool(MIN_SUPPORT_SHARE <= (day["sympathisers"] + day["recruits"]) / people <= MAX_SUPPORT_SHARE)
 
 
 def _run_one(args: tuple[Simulator, dict[str, float], int]) -> dict[str, float]:

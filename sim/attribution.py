@@ -60,7 +60,9 @@ def variance_shares(parameters: pd.DataFrame, effects: np.ndarray, seed: int = 0
                "bounds": [[float(v.min()), float(v.max())] for v in values.T]}
 
     def first_order(y: np.ndarray) -> np.ndarray:
-        return np.asarray(rbd_fast.analyze(problem, values, y, M=HARMONICS, num_resamples=2, seed=seed)["S1"])
+        # SALib's confidence bootstrap may draw a constant resample (0/0): its S1 is NaN and is not used.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(rbd_fast.analyze(problem, values, y, M=HARMONICS, num_resamples=2, seed=seed)["S1"])
 
     rng = np.random.default_rng(seed)
     null = np.concatenate([first_order(rng.permutation(effects)) for _ in range(PERMUTATIONS)])

@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.attribution import pair_attribution
 from sim.batch import BatchError, BatchResult, load_batch
 from sim.events import ATTACK_KINDS, DEATH_COLUMNS
 from sim.outcomes import BY_NAME, OUTCOMES, outcomes_per_run
+from sim.posterior import plausible_support
 
-__all__ = ["CONFIDENCE", "INTERVAL", "Effect", "compare_batch", "compare_outcomes", "effects_frame", "mean_intervals",
-           "monthly_runs", "monthly_summary", "outcomes_per_run", "paired_effect"]
+__all__ = ["CONFIDENCE", "INTERVAL", "Effect", "compare_batch", "compare_outcomes", "effects_frame", "explain",
+           "mean_intervals", "monthly_runs", "monthly_summary", "outcomes_per_run", "paired_effect", "prior_effects",
+           "prior_folder"]
 
 CONFIDENCE = 0.90
 #: The interval's level as reports write it.
@@ -198,8 +201,54 @@ def monthly_summary(batch: BatchResult, column: str = "attacks") -> pd.DataFrame
                                                   "runs_high", "runs"]].reset_index(drop=True)
 
 
+def plausible_seeds(batch: BatchResult, scenario: str) -> set[int]:
+    """Seeds whose run of ``scenario`` keeps open support plausible at mid-period and at the end (the prior's
+    constraint, ``sim.posterior.plausible_support``)."""
+    daily = batch.daily[batch.daily["scenario"] == scenario]
+    keep = set()
+    for seed, run in daily.groupby("seed"):
+        rows = run.reset_index(drop=True)
+        if all(plausible_support(rows.iloc[i]) for i in (len(rows) // 2, len(rows) - 1)):
+            keep.add(int(seed))
+    return keep
+
+
+def prior_effects(prior: BatchResult, baseline: str) -> dict[tuple[str, str], Effect]:
+    """Effects in a batch whose parameters were drawn from the prior (``--parameters prior``), by (scenario,
+    outcome), over the pairs whose baseline run satisfies the prior's plausibility constraint."""
+    table = outcomes_per_run(prior)
+    kept = plausible_seeds(prior, baseline)
+    table = table[table.index.get_level_values("seed").isin(kept)]
+    if table.empty:
+        return {}
+    return {(e.scenario, e.outcome): e for e in compare_outcomes(table, baseline)}
+
+
+def explain(effects: list[Effect], table: pd.DataFrame, batch: BatchResult, baseline: str,
+            prior: BatchResult | None = None, attribute: bool = True) -> list[Effect]:
+    """Effects with the same effect under the prior (when a prior batch is given) and, with ``attribute``,
+    the share of each effect's variance that each drawn parameter explains (``sim.attribution``)."""
+    under_prior = prior_effects(prior, baseline) if prior is not None else {}
+    drawn = batch.parameters if attribute else pd.DataFrame()
+    out = []
+    for effect in effects:
+        shares = pair_attribution(table, drawn, baseline, effect.scenario, effect.outcome)
+        other = under_prior.get((effect.scenario, effect.outcome))
+        out.append(replace(effect, attribution=shares or None,
+                           **({} if other is None else {"prior_effect": other.effect, "prior_low": other.low,
+                                                          "prior_high": other.high})))
+    return out
+
+
+def prior_folder(root: Path | str) -> Path:
+    """Where a batch's companion batch under the prior lives: the sibling folder ``<root>-prior``."""
+    root = Path(root)
+    return root.with_name(root.name + "-prior")
+
+
 def compare_batch(
-    root: Path | str, baseline: str | None = None, progress: Callable[[str], None] | None = None
+    root: Path | str, baseline: str | None = None, progress: Callable[[str], None] | None = None,
+    prior: Path | str | None = None, attribute: bool = True,
 ) -> tuple[BatchResult, list[Effect], str]:
     """Load a batch folder and compare every scenario with the baseline (default: the first).
 
@@ -207,6 +256,9 @@ def compare_batch(
         root: the batch folder.
         baseline: the reference scenario's name.
         progress: called with a description before each stage (reading, outcomes, effects).
+        prior: a batch of the same scenarios and seeds with ``--parameters prior``: each effect is reported
+            under the prior too (what the model assumes before the record is seen).
+        attribute: attribute each effect's variance to the parameters the runs drew.
     """
     say = progress or (lambda _: None)
     say("reading the runs")
@@ -219,4 +271,12 @@ def compare_batch(
     say("computing the outcomes of every run")
     table = outcomes_per_run(batch)
     say("bootstrapping the paired effects")
-    return batch, compare_outcomes(table, baseline), baseline
+    effects = compare_outcomes(table, baseline)
+    if prior is not None or attribute:
+        say("effects under the prior" if prior is not None else "attributing the effects' variance")
+        prior_batch = load_batch(prior) if prior is not None else None
+        if prior_batch is not None and baseline not in prior_batch.scenarios:
+            raise BatchError(f"{prior}: its scenarios ({', '.join(prior_batch.scenarios)}) do not include the "
+                             f"baseline {baseline!r}")
+        effects = explain(effects, table, batch, baseline, prior_batch, attribute)
+    return batch, effects, baseline

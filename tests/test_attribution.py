@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from sim.attribution import MIN_PAIRS, REMAINDER, pair_attribution, variance_shares
+from sim.parameters import PARAMETERS
 
 
 def _design(n: int, k: int, seed: int) -> pd.DataFrame:
@@ -48,3 +49,31 @@ def test_pair_attribution_pairs_runs_by_seed_and_uses_the_baseline_draw():
     parameters = pd.DataFrame(np.vstack([x.to_numpy(), x.to_numpy()]), index=index, columns=x.columns)
     shares = pair_attribution(outcomes, parameters, "base", "cf", "attacks")
     assert next(iter(shares)) == "p2" and shares["p2"] > 0.8
+
+
+def test_compare_reports_effects_under_the_prior_and_their_attribution(tmp_path):
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from sim.cli.main import app
+
+    repo = Path(__file__).resolve().parent.parent
+    quick = '[period]\nstart = 2011-01-01\nend = 2011-04-30\n[scale]\npeople_per_agent = 20000\ncell_degrees = 1.0\n'
+    (tmp_path / "base.toml").write_text(f'extends = "{repo / "scenarios" / "baseline_2011.toml"}"\nname = "base"\n'
+                                        + quick)
+    (tmp_path / "nosweeps.toml").write_text('extends = "base.toml"\nname = "nosweeps"\n[levers.sweeps]\n'
+                                            'enabled = false\n')
+    out, report = tmp_path / "b", tmp_path / "r.md"
+    result = CliRunner().invoke(app, ["compare", str(tmp_path / "base.toml"), str(tmp_path / "nosweeps.toml"),
+                                      "--replicates", str(MIN_PAIRS + 10), "--out", str(out), "--report",
+                                      str(report)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Where the effects against base come from" in text and "under the prior" in text
+    assert json.loads((tmp_path / "b-prior" / "manifest.json").read_text())["parameters"]["mode"] == "prior"
+    record = json.loads((out / "runs" / "scenario=base" / "seed=2011.json").read_text())
+    assert set(record["draw"]) == {p.name for p in PARAMETERS}  # every parameter drawn, none a silent default
+    markdown = report.read_text()
+    assert "Effect under the prior" in markdown and "Which parameters the effects depend on" in markdown

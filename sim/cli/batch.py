@@ -21,10 +21,11 @@ from rich.table import Table
 from sim.batch import BatchError, BatchProgress, BatchResult, check_batch_size, run_batch
 from sim.cli.common import console, error_console, print_error, reports_input_errors
 from sim.cli.run import PARAMETERS_HELP
-from sim.compare import Effect, compare_batch
+from sim.compare import Effect, compare_batch, prior_folder
 from sim.data import ObservedData
 from sim.events import monthly_series
 from sim.outcomes import BLANK_P_WORSE, BY_NAME, OUTCOMES_DOC
+from sim.parameters import BY_NAME as BY_PARAMETER
 from sim.report import interval, number, report_format, write_comparison_report
 from sim.scenario import load_scenario
 
@@ -121,6 +122,33 @@ def effects_table(effects: list[Effect], baseline: str) -> Table:
     return table
 
 
+#: parameters shown per effect in the table of what an effect depends on.
+SHOWN_SHARES = 3
+
+
+def origins_table(effects: list[Effect], baseline: str) -> Table | None:
+    """Where each effect comes from: the same effect under the prior, and the parameters its spread depends on."""
+    explained = [e for e in effects if e.prior_effect is not None or e.attribution]
+    if not explained:
+        return None
+    table = Table(title=f"Where the effects against {baseline} come from", header_style="bold", caption_justify="left",
+                  caption="Under the prior: the same comparison with every parameter drawn from its prior (pairs whose "
+                          "baseline run keeps open support plausible): what the model assumes before the 2011 record "
+                          "is seen. Depends on: share of the single-pair effects' variance each drawn parameter "
+                          "explains (first order, RBD-FAST; the remainder is chance and interactions).")
+    several = len({e.scenario for e in effects}) > 1
+    for header in [*(["scenario"] if several else []), "outcome", "posterior", "under the prior", "depends on"]:
+        table.add_column(header, justify="left" if header in ("scenario", "outcome", "depends on") else "right")
+    for e in explained:
+        shares = [(name, share) for name, share in (e.attribution or {}).items() if name in BY_PARAMETER]
+        depends = ", ".join(f"{name} {share:.2f}" for name, share in shares[:SHOWN_SHARES]) or "-"
+        prior = "-" if e.prior_effect is None else \
+            f"{number(e.prior_effect, signed=True)} {interval(e.prior_low, e.prior_high)}"
+        table.add_row(*([e.scenario] if several else []), BY_NAME[e.outcome].short,
+                      f"{number(e.effect, signed=True)} {interval(e.low, e.high)}", prior, depends)
+    return table
+
+
 def stage_progress() -> Progress:
     """A spinner with the current stage's description and the time elapsed, on stderr."""
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=error_console,
@@ -140,8 +168,14 @@ def compare(
     workers: Annotated[int, typer.Option(help="Local worker processes when given scenario files.")] = 2,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address or 'local'.")] = None,
     parameters: Annotated[str, typer.Option(help=PARAMETERS_HELP)] = "posterior",
+    prior: Annotated[bool, typer.Option(
+        help="Also report each effect under the prior (what the model assumes before the record is seen): with "
+             "scenario files and --parameters posterior, the same runs are made with every parameter drawn from "
+             "its prior into the sibling folder <out>-prior; with a batch folder, <folder>-prior is used if it "
+             "exists.")] = True,
 ) -> None:
-    """Compare counterfactuals with the baseline: paired effects, intervals, P(worse); --report writes a report."""
+    """Compare counterfactuals with the baseline: paired effects, intervals, P(worse), the effect under the prior
+    and what each effect's spread depends on; --report writes a report."""
     if report is not None:
         report_format(report)
 
@@ -154,15 +188,24 @@ def compare(
         console.print(f"Running {replicates} paired runs of {', '.join(names)} into {root}", markup=False,
                       highlight=False)
         _run_batch_with_progress(inputs, replicates, root, workers, scheduler, 2011, [], parameters)
+        if prior and parameters == "posterior":
+            console.print(f"Running the same {replicates} pairs with every parameter drawn from its prior into "
+                          f"{prior_folder(root)}", markup=False, highlight=False)
+            _run_batch_with_progress(inputs, replicates, prior_folder(root), workers, scheduler, 2011, [], "prior")
     else:
         raise BatchError(f"{' '.join(map(str, inputs))}: expected one batch folder or two or more scenario files")
+    under_prior = prior_folder(root) if prior and (prior_folder(root) / "manifest.json").is_file() else None
     with stage_progress() as bar:
         task = bar.add_task("comparing", total=None)
-        result, effects, base = compare_batch(root, baseline, progress=lambda text: bar.update(task, description=text))
+        result, effects, base = compare_batch(root, baseline, progress=lambda text: bar.update(task, description=text),
+                                              prior=under_prior)
     if root is inputs[0]:  # a batch run here has already reported the folder's foreign files
         for problem in result.problems:
             print_warning(str(problem))
     console.print(effects_table(effects, base))
+    origins = origins_table(effects, base)
+    if origins is not None:
+        console.print(origins)
     if result.failures:
         print_warning(f"{len(result.failures)} failed run(s) are excluded; see {root / 'failures'}")
     if report is not None:
