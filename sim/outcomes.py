@@ -207,6 +207,10 @@ def markdown() -> str:
         "is worse), ties counted half. It is blank for outcomes where more is neither better nor worse; the last "
         "column says why.",
         "",
+        "In `kazsim discover --where` conditions, outcomes go by these names; with `--baseline`, "
+        "`baseline_<name>` is the baseline's value in the same pair and `effect_<name>` the counterfactual's minus "
+        "the baseline's (e.g. `--where \"effect_attacks > 0\"`).",
+        "",
         "| name | what it counts | unit | higher is | how it is computed | why P(worse) is blank |",
         "|---|---|---|---|---|---|",
     ]
