@@ -94,12 +94,12 @@ def check_workflow(
                                    "seconds": time.perf_counter() - began}
     if prior_sims > 0:
         began = time.perf_counter()
-        table = reference_table(free, prior_sims, seed, workers=workers)
+        table = reference_table(free, prior_sims, seed, workers=workers, window=window)
         prior = prior_predictive_check(table, full_observed, window)
         show(frame_table(prior[shown_columns].round(3), f"Prior predictive check ({len(table)} simulations)"))
         in_fit = prior[prior["fitted"]]
         sections["prior_predictive"] = {
-            "simulations": len(table), "table": prior,
+            "simulations": len(table), "outside_support": table.attrs["dropped"], "table": prior,
             "all_targets_inside_range": bool(in_fit["inside_range"].all()),
             "targets_inside_90": int(in_fit["inside_90"].sum()), "targets": len(in_fit),
             "sims_per_second": len(table) / (time.perf_counter() - began),
@@ -130,14 +130,15 @@ def check_workflow(
     forecast_months = (10, 11, 12)
     in_sample = window.end >= dt.date(window.end.year, forecast_months[0], 1)
     if post is not None:
-        ppc = posterior_predictive(post, ppc_sims, seed + 1, workers=workers)
+        ppc = posterior_predictive(post, ppc_sims, seed + 1, workers=workers, window=window)
         table = predictive_table(ppc, full_observed, [*window.targets, *window.held_out], fitted=fitted)
         show(frame_table(table[[*shown_columns, "fitted"]].round(3),
                          f"Posterior predictive check ({len(ppc)} fresh simulations)"))
         outside = table[~table["mid_p_ok"]]["statistic"].tolist()
         show(f"Mid-p values outside [0.05, 0.95]: {', '.join(outside) if outside else 'none'}")
         sections["posterior_predictive"] = {
-            "simulations": len(ppc), "table": table,
+            "simulations": len(ppc), "outside_support": ppc.attrs["dropped"],
+            "constrained_until": window.end.isoformat(), "table": table,
             "mid_p": dict(zip(table["statistic"], table["mid_p"].round(4), strict=True)),
             "mid_p_outside_0.05_0.95": outside,
             "targets_inside_90": int(table[table["fitted"]]["inside_90"].sum()), "targets": int(table["fitted"].sum()),

@@ -55,15 +55,25 @@ def _uniform_draws(free, n: int, rng: np.random.Generator) -> list[dict[str, flo
 
 
 def reference_table(free, n: int, seed: int = 2011, simulator: Simulator | None = None,
-                    workers: int = 2) -> pd.DataFrame:
-    """``n`` prior draws of the free parameters and their simulated statistics (targets and held-out)."""
-    simulator = simulator or Simulator(held_out=True)
+                    workers: int = 2, window: TargetSet = FULL_YEAR) -> pd.DataFrame:
+    """``n`` prior draws of the free parameters and their simulated statistics (targets and held-out).
+
+    Runs outside the plausible support over the fit ``window`` are left out, as the fit left them out; how many
+    is ``frame.attrs["dropped"]``.
+    """
+    simulator = simulator or Simulator(held_out=True, constrain_days=window.days)
     rng = np.random.default_rng(seed)
     params = _uniform_draws(free, n, rng)
     seeds = rng.integers(0, 2**31 - 1, size=n).tolist()
     stats = run_many(simulator, params, seeds, workers)
-    frame = pd.concat([pd.DataFrame(params), pd.DataFrame(stats)], axis=1)
-    return frame[frame["failed"] == 0].reset_index(drop=True)
+    return _kept(pd.concat([pd.DataFrame(params), pd.DataFrame(stats)], axis=1))
+
+
+def _kept(frame: pd.DataFrame) -> pd.DataFrame:
+    """The runs that did not fail; ``attrs["dropped"]`` says how many did."""
+    kept = frame[frame["failed"] == 0].reset_index(drop=True)
+    kept.attrs["dropped"] = int(len(frame) - len(kept))
+    return kept
 
 
 def predictive_table(frame: pd.DataFrame, observed: dict[str, float], names: list[str] | tuple[str, ...],
@@ -200,17 +210,20 @@ def identifiability(posterior_summary: dict[str, dict[str, float]], recovered: d
 
 
 def posterior_predictive(posterior: pd.DataFrame, n: int, seed: int = 2012, simulator: Simulator | None = None,
-                         workers: int = 2) -> pd.DataFrame:
-    """Fresh simulations of ``n`` particles drawn by weight (with replacement), new seeds."""
-    simulator = simulator or Simulator(held_out=True)
+                         workers: int = 2, window: TargetSet = FULL_YEAR) -> pd.DataFrame:
+    """Fresh simulations of ``n`` particles drawn by weight (with replacement), new seeds.
+
+    The support constraint applies over the fit ``window`` only (as in the fit): a forecast beyond it is not
+    conditioned on what happens after it. Runs left out: ``frame.attrs["dropped"]``.
+    """
+    simulator = simulator or Simulator(held_out=True, constrain_days=window.days)
     rng = np.random.default_rng(seed)
     rows = sample_rows(posterior, n, rng)
     names = parameter_names(posterior)
     params = [{c: float(posterior.iloc[r][c]) for c in names} for r in rows]
     seeds = rng.integers(0, 2**31 - 1, size=n).tolist()
     stats = run_many(simulator, params, seeds, workers)
-    frame = pd.concat([pd.DataFrame(params), pd.DataFrame(stats)], axis=1)
-    return frame[frame["failed"] == 0].reset_index(drop=True)
+    return _kept(pd.concat([pd.DataFrame(params), pd.DataFrame(stats)], axis=1))
 
 
 def continue_particles(history, targets: list[str] | tuple[str, ...], workers: int = 2,

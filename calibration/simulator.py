@@ -62,6 +62,9 @@ class Simulator:
         targets: the fitted statistics returned when ``held_out`` is false (a target set's names).
         held_out: return every statistic (all target sets, checks, monthly series) instead.
         constrain: reject runs whose share of open supporters is outside the plausible range.
+        constrain_days: the first days over which the constraint is checked (at their middle and their end;
+            None: the whole period). A check of a fit to January-September simulates the full year but
+            constrains only those months, as the fit did: it must not condition on the later months.
         seed: if given, run seeds are drawn from ``numpy.random.default_rng(seed)`` instead of OS
             entropy: reproducible in one process (tests); do not use with parallel samplers, whose
             forked workers would share the stream.
@@ -75,6 +78,7 @@ class Simulator:
     targets: tuple[str, ...] = tuple(TARGETS)
     held_out: bool = False
     constrain: bool = True
+    constrain_days: int | None = None
     seed: int | None = None
     model_seconds: float = 0.0
     calls: int = 0
@@ -132,20 +136,23 @@ class Simulator:
         scenario = self.scenario_for(params, seed)
         start, end = self.period()
         days = (end - start).days + 1
-        # The support share is checked at mid-period and at the end (day index days // 2 and days - 1); a run
-        # implausible at mid-period is rejected without simulating its second half.
-        checkpoints = (days // 2 + 1, days) if self.constrain else (days,)
+        # The support share is checked in the middle and at the end of the constrained days (day index
+        # n // 2 and n - 1); a run implausible at the middle is rejected without simulating the rest.
+        constrained = min(days, self.constrain_days or days)
+        checks = (constrained // 2 + 1, constrained) if self.constrain else ()
         with collector_paused():
             model = build_model(scenario, seed)
             done = 0
-            for day in checkpoints:
+            for day in dict.fromkeys((*checks, days)):  # in order, each once
                 advance(model, day - done)
                 done = day
-                if self.constrain and not plausible_support(model.daily_frame().iloc[-1]):
+                if day in checks and not plausible_support(model.daily_frame().iloc[-1]):
                     release_agents(model)
+                    del model  # before the collection that ends the pause: its cycles go now, not in a rare full one
                     return _failed(seed, 2.0, self.returned)
             events = model.events_frame()
             release_agents(model)
+            del model
         stats = statistics(events, self._regions, start, end, held_out=self.held_out)
         if not self.held_out:
             stats = {name: stats[name] for name in self.targets}  # the db stores what is returned

@@ -134,9 +134,19 @@ def target_set(fit_until: dt.date | str | None = None) -> TargetSet:
     return TARGET_SETS[fit_until]
 
 
-def _clustered(days: np.ndarray) -> float:
-    """Attacks within ``CLUSTER_DAYS`` of the previous attack."""
-    return float(np.sum(np.diff(np.sort(days)) <= CLUSTER_DAYS)) if len(days) > 1 else 0.0
+def _clustered(earliest: np.ndarray, latest: np.ndarray) -> float:
+    """Attacks certainly within ``CLUSTER_DAYS`` of the previous attack.
+
+    An attack known only to the month (``earliest`` its first day, ``latest`` its last) counts only when even
+    the longest gap its month allows is short enough: the record's placeholder first-of-month date must not
+    make clustering the record does not show. Simulated events are all known to the day.
+    """
+    if len(earliest) < 2:
+        return 0.0
+    order = np.argsort(earliest, kind="stable")
+    early, late = earliest[order], latest[order]
+    longest_gap = np.maximum(late[1:] - early[:-1], late[:-1] - early[1:])  # whichever way round they fell
+    return float(np.sum(longest_gap <= CLUSTER_DAYS))
 
 
 def statistics(
@@ -160,6 +170,10 @@ def statistics(
     security = in_period["deaths_security"].to_numpy()
     others = in_period["deaths_militant"].to_numpy() + in_period["deaths_civilian"].to_numpy()
     days = in_period["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    to_month = (in_period["date_precision"] == "month").to_numpy() if "date_precision" in in_period else \
+        np.zeros(len(in_period), dtype=bool)
+    month_end = (in_period["date"] + pd.offsets.MonthEnd(0)).to_numpy(dtype="datetime64[D]").astype(np.int64)
+    latest_days = np.where(to_month, month_end, days)
     sep = month <= 9
 
     def count(mask: np.ndarray) -> float:
@@ -174,14 +188,14 @@ def statistics(
         "attacks_oct_nov": count(attack & ((month == 10) | (month == 11))),
         "attacks_dec": count(attack & (month == 12)),
         "attacks_west": count(attack & west),
-        "attacks_within_14d": _clustered(days[attack]),
+        "attacks_within_14d": _clustered(days[attack], latest_days[attack]),
         "state_ops_jan_jun": count(state & (month <= 6)),
         "state_ops_jul_dec": count(state & (month >= 7)),
         "deaths_security": float(security.sum()),
         "deaths_militant_civilian": float(others.sum()),
         "largest_attack_toll": largest(attack),
         "attacks_west_jan_sep": count(attack & west & sep),
-        "attacks_within_14d_jan_sep": _clustered(days[attack & sep]),
+        "attacks_within_14d_jan_sep": _clustered(days[attack & sep], latest_days[attack & sep]),
         "state_ops_jul_sep": count(state & (month >= 7) & sep),
         "deaths_security_jan_sep": float(security[sep].sum()),
         "deaths_militant_civilian_jan_sep": float(others[sep].sum()),

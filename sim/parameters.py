@@ -78,14 +78,15 @@ PARAMETERS: tuple[Parameter, ...] = (
        "K-IWPR: locals in the oil west voiced 'specific grievances against the police'",
        "extra mean hardship in Aktobe, Atyrau, Mangystau and West Kazakhstan", evidence=LIT),
     _p("legitimacy_gap_west", 0.05, "1 (share)", (0.0, 0.5), (0.0, 0.2),
-       "K-IWPR (grievances against the police in the west); K-odf, K-steppe (the 2011 Zhanaozen oil strike)",
+       "K-IWPR (July 2011: locals in the oil west spoke of 'specific grievances against the police'); size: "
+       "assumption, the range includes no gap",
        "legitimacy the western regions grant the state below the national level", evidence=LIT),
     # --- Radicalisation and militant cells -------------------------------------------------
     _p("radicalisation_rate", 0.002, "1/day", PROBABILITY, (0.0005, 0.01), "assumption (Genkin & Gutfraind, K-genkin)",
        "daily probability that a sympathising group is drawn into the recruit stage near a militant cell"),
     _p("cell_formation_rate", 5.0e-8, "cells per sympathiser-day", (0.0, 1e-5), (1e-8, 1e-6),
-       "order of magnitude: at least three groups active by September 2011 (Temir, Aktobe, Atyrau; domain "
-       "notes §1) from between ten thousand and half a million supporters",
+       "order of magnitude: at least two groups active by September 2011 (the Aktobe bomber of May, the Temir "
+       "group of June-July; domain notes §1) from between ten thousand and half a million supporters",
        "hazard that a new militant cell forms, per sympathiser per day", evidence=JAN_SEP),
     _p("recruitment_rate", 0.02, "members per cell-day", (0.0, 1.0), (0.005, 0.08),
        "the Temir group had 12 members by July 2011 (K-RUwikiTemir)",
@@ -96,14 +97,15 @@ PARAMETERS: tuple[Parameter, ...] = (
        "a militant cell larger than this splits in two", integer=True, evidence=JAN_SEP),
     _p("resource_gain", 0.02, "capability per member-day", (0.0, 1.0), (0.005, 0.05), "assumption",
        "daily growth of a militant cell's capability per member (weapons, money, skills)"),
-    _p("attack_rate", 0.02, "1/day", PROBABILITY, (0.002, 0.08),
+    _p("attack_rate", 0.013, "1/day", PROBABILITY, (0.002, 0.08),
        "order of magnitude: three militant attacks in January-September 2011 by at least three groups "
-       "(seeds/incidents.csv)", "daily probability that a capable militant cell attacks, before deterrence, "
+       "(seeds/incidents.csv); default: the range's geometric middle", "daily probability that a capable militant cell attacks, before deterrence, "
        "contagion and triggers", evidence=JAN_SEP),
     _p("attack_cost", 1.0, "capability", (0.0, 100.0), (0.5, 3.0), "assumption",
        "capability a militant cell needs and spends to attack"),
-    _p("suicide_share", 0.35, "1", PROBABILITY, (0.1, 0.8),
-       "2011 record, January-September: 2 of 3 militant attacks involved self-detonation (seeds/incidents.csv)",
+    _p("suicide_share", 0.6, "1", PROBABILITY, (0.1, 0.8),
+       "2011 record, January-September: 2 of 3 militant attacks involved self-detonation (seeds/incidents.csv); "
+       "default (2 + 1) / (3 + 2)",
        "share of attacks that are suicide bombings", evidence=JAN_SEP),
     _p("bombing_share", 0.2, "1", PROBABILITY, (0.05, 0.5),
        "assumption: no non-suicide bombing by militants in January-September 2011 to set it from",
@@ -115,13 +117,15 @@ PARAMETERS: tuple[Parameter, ...] = (
        "power-law exponent of deaths per lethal attack", evidence=LIT),
     _p("severity_max", 30, "people", (1, 1000), (10, 100), "assumption: caps the power law",
        "most deaths in one attack", integer=True),
-    _p("lethal_attack_share", 0.55, "1", PROBABILITY, (0.2, 0.8),
-       "2011 record, January-September: 2 of 3 militant attacks killed a victim (seeds/incidents.csv)",
+    _p("lethal_attack_share", 0.6, "1", PROBABILITY, (0.2, 0.8),
+       "2011 record, January-September: 2 of 3 militant attacks killed a victim (seeds/incidents.csv); default "
+       "(2 + 1) / (3 + 2)",
        "share of attacks that kill at least one victim (attackers' own deaths aside)", evidence=JAN_SEP),
-    _p("attacker_death_share", 0.3, "1", PROBABILITY, (0.05, 0.6),
-       "assumption: the one armed attack of January-September 2011 (Shubarshi) left its attackers alive",
+    _p("attacker_death_share", 0.325, "1", PROBABILITY, (0.05, 0.6),
+       "assumption: the one armed attack of January-September 2011 (Shubarshi) left its attackers alive; "
+       "default: the range's middle",
        "probability that an armed attacker or bomber (not suicide) dies in the attack"),
-    _p("injuries_per_death", 0.3, "people per death", (0.0, 10.0), (0.1, 2.0),
+    _p("injuries_per_death", 0.4, "people per death", (0.0, 10.0), (0.1, 2.0),
        "2011 record, January-September: 2 injured against 5 deaths in militant attacks (seeds/incidents.csv)",
        "mean injured per person killed in an attack (Poisson)", evidence=JAN_SEP),
     # --- Contagion and triggers ------------------------------------------------------------
@@ -136,11 +140,13 @@ PARAMETERS: tuple[Parameter, ...] = (
        "e-folding time of contagion (regional and national)", evidence=LIT),
     _p("raid_retaliation", 0.5, "1 (hazard multiplier)", (-1.0, 10.0), (-0.5, 2.0),
        "K-lyall (shelling deterred: negative), K-braithwaite, K-ojp (indiscriminate action provoked: positive)",
-       "change of the attack-hazard multiplier in a region after a raid there (negative: deterrence)",
+       "change of the attack-hazard multiplier in a region after a raid there that killed someone "
+       "(negative: deterrence)",
        evidence=LIT),
     _p("trigger_strength", 1.0, "relative hazard per 0.01 grievance", (0.0, 20.0), (0.0, 5.0),
-       "K-CTP, K-CRT11: the autumn 2011 attacks were claimed 'in protest at' new religion laws; a grievance "
-       "shock can mobilise existing militants within days (assumption on its size)",
+       "K-ojp, K-korte (backlash: state interventions raised the hazard of new attacks within months), "
+       "K-lichbach (repressing non-violent dissent raises violent activity); size: assumption, the range "
+       "includes no effect",
        "increase of a militant cell's attack hazard per 0.01 of recent rise in its region's mean grievance"),
     _p("trigger_memory_days", 21.0, "days", (1.0, 365.0), (5.0, 90.0), "assumption",
        "time scale over which a region's grievance rise stops counting as recent (its running mean adapts)"),
@@ -171,11 +177,12 @@ PARAMETERS: tuple[Parameter, ...] = (
        "share of the raid threshold at which police start targeted arrests"),
     _p("special_unit_size", 100.0, "officers", (1.0, 10000.0), (50.0, 300.0),
        "assumption: unit sizes are unverified (domain notes §4)", "officers in each special-forces unit"),
-    _p("targeted_arrest_rate", 0.02, "1/day", PROBABILITY, (0.002, 0.1), "assumption",
+    _p("targeted_arrest_rate", 0.014, "1/day", PROBABILITY, (0.002, 0.1),
+       "assumption; default: the range's geometric middle",
        "daily probability of targeted arrests on a militant cell known to police but below the raid threshold"),
-    _p("attack_intel", 0.35, "intelligence", (0.0, 10.0), (0.1, 1.0),
-       "2011 record, January-September: the Shubarshi attackers' group was located within a day (raid of "
-       "1 July)", "intelligence police gain on a militant cell from each attack it carries out",
+    _p("attack_intel", 0.32, "intelligence", (0.0, 10.0), (0.1, 1.0),
+       "2011 record, January-September: the Shubarshi attackers' group was found within days and besieged "
+       "after a nine-day manhunt (1-9 July, K-IWPR); default: the range's geometric middle", "intelligence police gain on a militant cell from each attack it carries out",
        evidence=JAN_SEP),
     _p("intel_decay_days", 60.0, "days", (1.0, 10000.0), (20.0, 180.0), "assumption",
        "e-folding time of stale intelligence"),

@@ -279,7 +279,8 @@ def raid(world: World, militant: int) -> None:
     world.civilians.move(removed[killed:], "in_cells", "imprisoned")
     militants.leader[militant] = False
     log_incident(world, home, "state", "raid", security=security, militant=killed, arrests=members - killed)
-    world.regional_excitation[militants.region[militant]] += world.params.raid_retaliation
+    if killed or security:  # a raid that ends without bloodshed neither provokes nor deters (§7.10)
+        world.regional_excitation[militants.region[militant]] += world.params.raid_retaliation
     world.daily.add("raids", 1)
     world.daily.add("arrested", members - killed)
     militants.dissolve_if_empty(militant)
