@@ -38,7 +38,7 @@ TARGETS: dict[str, str] = {
     "attacks_dec": "militant attacks in December: after the autumn wave",
     "attacks_west": "militant attacks in Aktobe, Atyrau, Mangystau and West Kazakhstan: the oil west",
     "attacks_within_14d": "attacks within 14 days of the previous attack: clustering in time",
-    "state_ops_jan_jun": "raids, sweeps and targeted arrests January-June: policing before any attack is known",
+    "state_ops_jan_jun": "raids, sweeps and targeted arrests January-June: policing before the summer",
     "state_ops_jul_dec": "state operations July-December: the response to the attacks",
     "deaths_security": "security personnel killed (attacks and raids)",
     "deaths_militant_civilian": "militants and civilians killed (raids and suicide attacks)",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import math
 import zlib
 from collections.abc import Sequence
@@ -204,10 +205,14 @@ def parameter_draws(
     identity = {"posterior": str(path), "posterior_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     names = parameter_names(posterior)
     weights = posterior["weight"].to_numpy()
+    calibrated = calibrated_names(path, names)
     if mode == "point":
         point = {p.name: float(p.default) for p in PARAMETERS}
-        point.update({n: float((posterior[n] * weights).sum()) for n in names})
-        return [dict(point) for _ in seeds], {"mode": "point", **identity, "values": point}
+        point.update({n: float((posterior[n] * weights).sum()) for n in calibrated})
+        for name in calibrated:
+            if BY_NAME[name].integer:
+                point[name] = float(round(point[name]))
+        return [dict(point) for _ in seeds], {"mode": "point", **identity, "calibrated": calibrated, "values": point}
     others = [p.name for p in PARAMETERS if p.name not in names]
     chosen = [particle_for_seed(weights, seed) for seed in seeds]
     rows = posterior[names].to_numpy(dtype=float).tolist()
@@ -215,7 +220,18 @@ def parameter_draws(
              for seed, i in zip(seeds, chosen, strict=True)]
     ids = posterior["particle"].tolist()
     particles = {str(seed): int(ids[i]) for seed, i in zip(seeds, chosen, strict=True)}
-    return draws, {"mode": "posterior", **identity, "calibrated": names, "particles": particles}
+    return draws, {"mode": "posterior", **identity, "calibrated": calibrated, "particles": particles}
+
+
+def calibrated_names(path: Path, columns: list[str]) -> list[str]:
+    """The parameters a posterior file's calibration fitted (its ``summary.json``'s free parameters), in file order;
+    every column when there is no such summary. The other columns hold each particle's prior draws."""
+    summary = Path(path).parent / "summary.json"
+    try:
+        free = json.loads(summary.read_text(encoding="utf-8"))["calibration"]["free_parameters"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return list(columns)
+    return [name for name in columns if name in free] or list(columns)
 
 
 def with_parameters(scenario: Scenario, values: dict[str, float], stated: set[str] | None = None) -> dict[str, Any]:

@@ -225,6 +225,24 @@ def test_posterior_draws_are_common_across_scenarios_and_recorded(tmp_path: Path
     assert plain.manifest["parameters"] == {"mode": "scenario"}
 
 
+def test_point_mode_averages_only_the_calibrated_parameters(tmp_path: Path) -> None:
+    import json
+
+    import sim.batch as batch_module
+    from sim.parameters import BY_NAME
+    from sim.scenario import load_scenario
+
+    base, _ = _scenarios_with_posterior(tmp_path)
+    (tmp_path / "posterior.csv").write_text("particle,weight,legitimacy,attack_rate,vision\n"
+                                            "0,0.5,0.78,0.002,1\n1,0.5,0.84,0.08,2\n")
+    (tmp_path / "summary.json").write_text(json.dumps({"calibration": {"free_parameters": ["legitimacy"]}}))
+    values, identity = batch_module.parameter_draws([load_scenario(base, QUICK)], [1], "point")
+    assert values[0]["legitimacy"] == pytest.approx(0.81) and identity["calibrated"] == ["legitimacy"]
+    # attack_rate and vision were drawn from their priors by the calibration, not fitted: their defaults stand.
+    assert values[0]["attack_rate"] == BY_NAME["attack_rate"].default
+    assert values[0]["vision"] == BY_NAME["vision"].default
+
+
 def test_malformed_posterior_is_an_input_error(tmp_path: Path) -> None:
     base, _ = _scenarios_with_posterior(tmp_path)
     (tmp_path / "posterior.csv").write_text("particle,weight,legitimacy\n0,0.5,1.7\n1,0.5,0.8\n")

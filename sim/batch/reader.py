@@ -49,17 +49,21 @@ class BatchResult:
     def parameters(self) -> pd.DataFrame:
         """The parameter values each run drew, indexed by (scenario, seed), one column per drawn parameter.
 
-        Read from the runs' records (``draw``); runs with no draw (``--parameters scenario``, or recorded
-        before records carried draws) have none.
+        Read from the runs' records (``draw``), without the parameters the scenario states itself (those were
+        not drawn: the run used the scenario's value); runs with no draw (``--parameters scenario``, or
+        recorded before records carried draws) have none.
         """
         rows = []
+        scenarios = self.manifest.get("scenarios", {})
         for name, seed in sorted(self._complete):
+            stated = set(scenarios.get(name, {}).get("stated_parameters", [])) if isinstance(scenarios, dict) else set()
             path = self.root / "runs" / f"scenario={name}" / f"seed={seed}.json"
             try:
                 values = json.loads(path.read_bytes()).get("draw", {})
             except (OSError, ValueError) as error:
                 raise BatchError(f"{path}: unreadable ({error}); delete it, then {REDO_HINT}") from None
-            rows.append({"scenario": name, "seed": seed, **(values if isinstance(values, dict) else {})})
+            drawn = {k: v for k, v in values.items() if k not in stated} if isinstance(values, dict) else {}
+            rows.append({"scenario": name, "seed": seed, **drawn})
         return pd.DataFrame(rows).set_index(["scenario", "seed"]) if rows else pd.DataFrame()
 
     @property
