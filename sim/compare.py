@@ -59,6 +59,7 @@ class Effect:
     prior_effect: float | None = None
     prior_low: float | None = None
     prior_high: float | None = None
+    prior_pairs: int | None = None
     attribution: dict[str, float] | None = None
 
 
@@ -236,7 +237,7 @@ def explain(effects: list[Effect], table: pd.DataFrame, batch: BatchResult, base
         other = under_prior.get((effect.scenario, effect.outcome))
         out.append(replace(effect, attribution=shares or None,
                            **({} if other is None else {"prior_effect": other.effect, "prior_low": other.low,
-                                                          "prior_high": other.high})))
+                                                          "prior_high": other.high, "prior_pairs": other.pairs})))
     return out
 
 

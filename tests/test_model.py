@@ -22,7 +22,7 @@ from sim.geography import build_layout
 from sim.mesa_adapter import RegionalGrid
 from sim.model import KazakhstanModel
 from sim.parameters import BY_NAME, PARAMETERS
-from sim.run import simulate, write_outputs
+from sim.run import advance, build_model, simulate, write_outputs
 from sim.scenario import build_scenario, load_scenario
 
 REPO = Path(__file__).resolve().parent.parent
@@ -303,3 +303,24 @@ def test_draw_people_never_takes_more_than_a_group_has(free, count, seed) -> Non
     assert len(drawn) == min(count, int(free.sum()))
     taken = np.bincount(drawn, minlength=len(free))
     assert (taken <= free).all()
+
+
+def test_only_a_raid_that_kills_moves_the_regions_attack_hazard() -> None:
+    from sim.agents.police import raid
+
+    scenario = load_scenario("baseline_2011", overrides=["scale.people_per_agent=20000", "cell_formation_rate=1e-5",
+                                                         "raid_retaliation=1.5"])
+    model = build_model(scenario, 3)
+    advance(model, 90)
+    world = model.world
+    cells = world.militants.living
+    assert len(cells) >= 2, "the test needs militant cells"
+    surrendering, fighting = (int(cell) for cell in cells[:2])
+    excitation = world.regional_excitation.copy()
+    world.raid_policy = world.raid_policy._replace(surrender=1.0)
+    raid(world, surrendering)
+    assert np.array_equal(world.regional_excitation, excitation)
+    world.raid_policy = world.raid_policy._replace(surrender=0.0, lethality=1.0)
+    raid(world, fighting)
+    region = int(world.militants.region[fighting])
+    assert world.regional_excitation[region] == pytest.approx(excitation[region] + 1.5)

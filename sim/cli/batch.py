@@ -126,6 +126,15 @@ def effects_table(effects: list[Effect], baseline: str) -> Table:
 SHOWN_SHARES = 3
 
 
+def _pairs_note(effects: list[Effect]) -> str:
+    """How many pairs each column rests on: the prior's leaves out the worlds its constraint rules out."""
+    kept = {e.prior_pairs for e in effects if e.prior_pairs is not None}
+    if not kept:
+        return ""
+    return (f" Pairs: {max(e.pairs for e in effects)} under the posterior (its draws already passed the constraint in "
+            f"the calibration), {max(kept)} under the prior.")
+
+
 def origins_table(effects: list[Effect], baseline: str) -> Table | None:
     """Where each effect comes from: the same effect under the prior, and the parameters its spread depends on."""
     explained = [e for e in effects if e.prior_effect is not None or e.attribution]
@@ -135,7 +144,8 @@ def origins_table(effects: list[Effect], baseline: str) -> Table | None:
                   caption="Under the prior: the same comparison with every parameter drawn from its prior (pairs whose "
                           "baseline run keeps open support plausible): what the model assumes before the 2011 record "
                           "is seen. Depends on: share of the single-pair effects' variance each drawn parameter "
-                          "explains (first order, RBD-FAST; the remainder is chance and interactions).")
+                          "explains (first order, RBD-FAST; the remainder is chance and interactions)."
+                          + _pairs_note(explained))
     several = len({e.scenario for e in effects}) > 1
     for header in [*(["scenario"] if several else []), "outcome", "posterior", "under the prior", "depends on"]:
         table.add_column(header, justify="left" if header in ("scenario", "outcome", "depends on") else "right")
