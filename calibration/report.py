@@ -233,20 +233,50 @@ def results_markdown(summary: dict) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-#: docs/calibration.md's generated blocks: marker name -> the summary.json they are made from.
-DOC_BLOCKS = {"full_year": Path("calibration/results/summary.json"),
-              "jan_sep": Path("calibration/results/heldout/summary.json")}
+def sensitivity_markdown(summary: dict, table: Path, top: int = 16) -> str:
+    """The Morris screen's design and its ``top`` parameters (``table``: the screen's CSV), free ones marked."""
+    sensitivity = summary.get("sensitivity", {})
+    design, free = sensitivity.get("design", {}), set(sensitivity.get("free_parameters", []))
+    if not design or not table.is_file():
+        return ""
+    ranking = pd.read_csv(table)
+    out = [f"Morris elementary effects over all {len(ranking)} registry parameters: r = {design['morris_r']} "
+           f"trajectories on {design['levels']} levels, {design['replicates']} seeds per point (common across "
+           f"points), {design['model']}; {design['morris_runs']:,} runs in {_g(sensitivity.get('seconds'), 4)} s. "
+           "Score: mu* of each target divided by that target's standard deviation over the design, averaged over "
+           "the targets.\n",
+           "| rank | parameter | score | calibrated |", "|---|---|---|---|"]
+    for row in ranking.head(top).itertuples():
+        out.append(_row([row.rank, f"`{row.parameter}`", f"{row.score:.3f}", "yes" if row.parameter in free else ""]))
+    chosen_below = [name for name in sensitivity.get("free_parameters", [])
+                    if name not in set(ranking.head(top)["parameter"])]
+    if chosen_below:
+        ranks = dict(zip(ranking["parameter"], ranking["rank"], strict=True))
+        out.append("\nAlso calibrated, below that rank: " + ", ".join(
+            f"`{name}` (rank {ranks.get(name, '?')})" for name in chosen_below) + ".")
+    return "\n".join(out) + "\n"
+
+
+def _sensitivity_block(summary: dict, root: Path) -> str:
+    return sensitivity_markdown(summary, root / "calibration/results/sensitivity_morris.csv")
+
+
+#: docs/calibration.md's generated blocks: marker name -> (the summary.json it is made from, how).
+DOC_BLOCKS = {"sensitivity": (Path("calibration/results/summary.json"), _sensitivity_block),
+              "full_year": (Path("calibration/results/summary.json"), lambda summary, root: results_markdown(summary)),
+              "jan_sep": (Path("calibration/results/heldout/summary.json"),
+                          lambda summary, root: results_markdown(summary))}
 
 
 def update_docs(doc: Path = Path("docs/calibration.md"), root: Path = Path(".")) -> str:
     """Rewrite the generated result blocks of ``doc`` from the shipped summaries; returns the new text."""
     text = (root / doc).read_text(encoding="utf-8")
-    for name, summary in DOC_BLOCKS.items():
+    for name, (summary, render) in DOC_BLOCKS.items():
         start, end = f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"
         if start not in text or not (root / summary).is_file():
             continue
-        table = results_markdown(json.loads((root / summary).read_text(encoding="utf-8")))
-        text = text[: text.index(start) + len(start)] + "\n" + table + text[text.index(end):]
+        block = render(json.loads((root / summary).read_text(encoding="utf-8")), root)
+        text = text[: text.index(start) + len(start)] + "\n" + block + text[text.index(end):]
     return text
 
 
