@@ -134,13 +134,15 @@ def test_malicious_or_impossible_values_are_rejected(value, tmp_path):
     assert not Path("/tmp/kazsim-pwned").exists()
 
 
-def test_controls_override_only_what_was_moved():
-    from sim.app import scenario_from_controls
+def test_controls_start_at_the_scenario_values_and_set_what_they_say():
+    from sim.app import model_params, scenario_from_controls
 
-    untouched = scenario_from_controls("aggressive_raids", {"raid_lethality": 0.5, "religion_law": True})
-    assert untouched.levers.raids.lethality == 0.8  # the file's value stands
-    moved = scenario_from_controls("aggressive_raids", {"raid_lethality": 0.3, "law_date": "2011-06-01"}, "12")
-    assert moved.levers.raids.lethality == 0.3
+    params = model_params("aggressive_raids")
+    assert params["raid_lethality"]["value"] == 0.8 and params["raid_lethality"]["unit"] == "share killed"
+    assert params["law_date"]["value"] == "2011-10-25" and params["religion_law"]["type"] == "Checkbox"
+    assert scenario_from_controls("aggressive_raids", {}).levers.raids.lethality == 0.8  # the file's value
+    moved = scenario_from_controls("aggressive_raids", {"raid_lethality": 0.5, "law_date": "2011-06-01"}, "12")
+    assert moved.levers.raids.lethality == 0.5
     assert moved.levers.religion_law.start.isoformat() == "2011-06-01"
     assert moved.seed == 12
     with pytest.raises(ScenarioError, match="levers.raids.lethality"):
@@ -152,6 +154,19 @@ def test_controls_override_only_what_was_moved():
         scenario_from_controls("baseline_2011", {"sweeps": "no"})
     with pytest.raises(ScenarioError, match="not a control"):
         scenario_from_controls("baseline_2011", {"__class__": 1})
+
+
+def test_every_control_shows_its_value_with_its_unit():
+    from sim.app.controls import lever_controls, model_params, shown_value
+
+    for name, spec in model_params("baseline_2011").items():
+        _, control = lever_controls()[name]
+        text = shown_value(control, spec["value"])
+        assert text and text != "None", name
+        if spec["type"].startswith("Slider"):
+            assert control.unit and text.endswith(control.unit), name
+    _, patrols = lever_controls()["patrol_intensity"]
+    assert shown_value(patrols, 1.5) == "1.5 × 2011"
 
 
 def test_figures_render_for_both_modes():
