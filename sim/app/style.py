@@ -2,6 +2,7 @@
 
 CSS = """
 html, body, .v-application, .kazsim-app { font-size: 16px !important; line-height: 1.45; }
+.kazsim-app *:not(h2):not(h3):not(.kazsim-day), .v-overlay-container * { font-size: 16px !important; }
 .kazsim-app { display: grid; grid-template-columns: 320px minmax(0, 1fr); gap: 12px; padding: 0 8px 8px 0;
               color: #1a1a1a; }
 .kazsim-sidebar { position: sticky; top: 0; align-self: start; max-height: 100vh; overflow-y: auto;
