@@ -1,0 +1,54 @@
+"""A classroom on one server: 30 browser tabs, each its own session, playing at once on loopback (bounded).
+
+The days per second each tab reached are printed and written to tests/artifacts/classroom.txt (timings are
+reported, not asserted: benchmarks/bench_app.py holds them against the targets). The test asserts what must
+hold on any machine: every tab plays its own run, no tab sees an error, and the server stays up and clean.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+
+from test_app import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS, _day, chromium, frontend_cache, server  # noqa: F401
+
+SESSIONS = 30
+PLAY_SECONDS = 20.0
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_thirty_sessions_play_at_once_without_errors(server, chromium):  # noqa: F811
+    sync_api = pytest.importorskip("playwright.sync_api")
+    errors: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        tabs = []
+        for _ in range(SESSIONS):
+            tab = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+            tab.set_default_timeout(TIMEOUT_MS)
+            tab.on("pageerror", lambda error: errors.append(str(error)))
+            tab.goto(server["url"])
+            tab.locator(".kazsim-play").first.wait_for(state="visible")
+            tabs.append(tab)
+        starts = []
+        for tab in tabs:
+            tab.locator(".kazsim-play").first.click()
+            starts.append((time.monotonic(), _day(tab)))
+        time.sleep(PLAY_SECONDS)
+        ends = [(time.monotonic(), _day(tab)) for tab in tabs]
+        browser.close()
+    rates = [(day - first) / (now - then) for (then, first), (now, day) in zip(starts, ends, strict=True)]
+    report = (f"{SESSIONS} sessions playing at 30 days/s for {PLAY_SECONDS:.0f} s: simulated days/s per session "
+              f"min {min(rates):.1f}, median {statistics.median(rates):.1f}, max {max(rates):.1f}; "
+              f"{len(errors)} page errors")
+    print(report)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "classroom.txt").write_text(report + "\n", encoding="utf-8")
+    assert not errors, errors[:5]
+    assert all(day > first for (_, first), (_, day) in zip(starts, ends, strict=True))
+    assert server["process"].poll() is None
+    log = server["log"].read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]
