@@ -6,6 +6,8 @@ runs and play loop. Only the parts of the page that a frame changes are drawn ag
 
 from __future__ import annotations
 
+import os
+import threading
 from html import escape
 
 import solara
@@ -138,6 +140,16 @@ def Page():
             Toolbar(session)
             Stage(session)
             Notes(session)
+
+
+def warm_up() -> None:
+    """Compile the models' kernels (numba; seconds on a fresh machine) before the first visitor steps a day."""
+    for scenario in (initial_scenario(), "epstein_2002"):
+        Session(Setup(scenario=scenario)).steered.step()
+
+
+if os.environ.get("KAZSIM_DEMO_WARM_UP") == "1":  # set by ``kazsim demo`` for its server only
+    threading.Thread(target=warm_up, name="kazsim-warm-up", daemon=True).start()
 
 
 @solara.component
