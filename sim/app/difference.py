@@ -6,6 +6,8 @@ between their lines is the policy's doing: before the change the lines lie on to
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -36,6 +38,17 @@ def difference_line(a: LiveModel, b: LiveModel) -> dict[str, float]:
     return {key: float(second[key][-1] - first[key][-1]) if len(first[key]) else 0.0 for *_, key in PANELS}
 
 
+def month_ticks(start: dt.date, days: int) -> tuple[list[int], list[str]]:
+    """Day numbers of every third month's first day within ``days`` days of ``start``, and their names."""
+    ticks, labels = [], []
+    for offset in range(days):
+        day = start + dt.timedelta(days=offset)
+        if day.day == 1 and (day.month - 1) % 3 == 0:
+            ticks.append(offset)
+            labels.append(f"{day:%b}")
+    return ticks, labels
+
+
 class DifferenceChart(Painter):
     """World A and world B over the run, panel by panel, with B − A in each panel's title."""
 
@@ -53,7 +66,8 @@ class DifferenceChart(Painter):
             self.lines[key] = (line_a, line_b)
             ax.set_xlim(0, self.days)
             ax.set_ylim(0, 1)
-            ax.set_xlabel("day", fontsize=size.small)
+            ax.set_xticks(*month_ticks(a.spec.period.start, self.days))
+            ax.yaxis.get_major_locator().set_params(integer=True)
             ax.tick_params(labelsize=size.small)
             self.titles[key] = ax.set_title(title, fontsize=size.text)
         fig.legend(*self.axes[0].get_legend_handles_labels(), loc="upper left", bbox_to_anchor=(0.01, 1.0), ncol=2,

@@ -128,7 +128,7 @@ def Page():
         if kernel_context.has_current_context():
             context = kernel_context.get_current_context()
             session.context = context
-            context.on_close(session.close)
+            context.on_close(lambda: session.close(wait=0))  # the tab is gone: do not hold up its kernel
         session.start()
         return session.close
 

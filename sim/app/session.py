@@ -161,7 +161,8 @@ class Session:
             self._thread.start()
 
     def close(self, wait: float = 5.0) -> None:
-        """Stop the worker thread."""
+        """Stop the worker thread (waiting at most ``wait`` seconds); no frame is published after this."""
+        self._closed = True
         self._commands.put(("close",))
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(wait)
@@ -298,6 +299,8 @@ class Session:
         )
 
     def _publish(self) -> None:
+        if self._closed:
+            return
         self.frame = self._draw()
         self._dirty = False
         with self._lock:

@@ -16,7 +16,8 @@ html, body, .v-application, .kazsim-app { font-size: 16px !important; line-heigh
 .kazsim-control-label { font-size: 16px; }
 .kazsim-control-value { font-weight: 700; white-space: nowrap; }
 .kazsim-figure img, img.kazsim-figure { width: 100%; max-width: 100%; height: auto; display: block; }
-.kazsim-worlds { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
+.kazsim-worlds { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; align-items: start; }
+.kazsim-main div:has(> .kazsim-figure) { height: auto !important; min-height: 0; }
 .kazsim-notes { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
 .kazsim-app table { border-collapse: collapse; font-size: 16px; }
 .kazsim-app td, .kazsim-app th { white-space: normal; padding: 2px 8px; text-align: left; vertical-align: top;

@@ -90,8 +90,9 @@ def demo(
     print(f"kazsim demo: serving {scenario} at http://{shown}:{port}/  (Ctrl+C stops)", flush=True)
     if not is_loopback(host):
         print_error(f"serving on {host}: other machines can reach this page", label="warning", style="yellow")
-    env = {**os.environ, "KAZSIM_DEMO_SCENARIO": scenario, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache),
-           "KAZSIM_DEMO_WARM_UP": "1"}
+    # A closed tab's session (about 35 MB) is kept for 10 minutes in case it reconnects, not Solara's 24 hours.
+    env = {"SOLARA_KERNEL_CULL_TIMEOUT": "10m", **os.environ, "KAZSIM_DEMO_SCENARIO": scenario,
+           "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache), "KAZSIM_DEMO_WARM_UP": "1"}
     process = subprocess.Popen(solara_command(host, port), cwd=ROOT, env=env)
 
     def stop(signum, frame):  # SIGTERM to kazsim stops the server too (no orphan)
