@@ -1,8 +1,9 @@
 """Figures drawn once and then updated: the painters' common base, the palette, labels that never overlap.
 
-The page projects in a lecture hall: figures are drawn at the pixel size they are shown at (``FULL`` for one
-world, ``HALF`` for two side by side) with text of at least 10 points at 100 dpi (14 px), in the Okabe–Ito
-palette, which readers with any common colour-vision deficiency can tell apart.
+The page projects in a lecture hall: figures are drawn at the pixel size they are shown at on a 1280×720
+screen (``FULL`` for one world, ``HALF`` for two side by side), with text of at least 10 points at 100 dpi
+(14 px; 9 points in the half-width figures), in the Okabe–Ito palette, which readers with any common
+colour-vision deficiency can tell apart.
 """
 
 from __future__ import annotations
