@@ -492,6 +492,7 @@ def test_every_click_counts_and_the_keyboard_drives_the_page(page):
 
 @pytest.mark.browser
 def test_a_lever_changed_mid_run_is_marked_and_exported(page, server, tmp_path):
+    from sim.app import LiveModel
     from sim.run import csv_bytes, simulate
     from sim.scenario import load_scenario
 
@@ -501,7 +502,11 @@ def test_a_lever_changed_mid_run_is_marked_and_exported(page, server, tmp_path):
     _wait_for(lambda: _day(page) == 5)
     before = _image_source(page, ".kazsim-timeline-image")
     page.locator(".kazsim-control-sweeps").get_by_role("checkbox").first.click()
+    date_field = page.locator(".kazsim-control-law_date input").first
+    date_field.fill("2011-01-06")  # the religion law from the next day on
+    date_field.press("Enter")
     page.get_by_text("06 Jan: sweeps off").first.wait_for(state="visible")
+    _wait_for(lambda: "2011-01-06" in page.locator(".kazsim-control-law_date .kazsim-control-value").inner_text())
     _wait_for(lambda: _image_source(page, ".kazsim-timeline-image") != before)
     for _ in range(3):
         page.locator(".kazsim-step").first.click()
@@ -513,7 +518,15 @@ def test_a_lever_changed_mid_run_is_marked_and_exported(page, server, tmp_path):
     scenario = load_scenario(path)
     assert scenario.levers.sweeps.enabled and [p.start.isoformat() for p in scenario.levers.sweeps.phases] == [
         "2011-01-06"]
-    assert len(csv_bytes(simulate(scenario, days=8).daily)) > 0
+    replay = simulate(scenario, days=8).daily
+    assert replay["law_intensity"].iloc[4] == 0 and replay["law_intensity"].iloc[5] > 0  # from the next day
+    same = LiveModel("baseline_2011")  # the same changes made in this process
+    for day in range(8):
+        if day == 5:
+            same.change("sweeps", False)
+            same.change("law_date", "2011-01-06")
+        same.step()
+    assert csv_bytes(replay) == csv_bytes(same.sim.daily_frame())
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
     assert (ARTIFACTS / "app.png").stat().st_size > 10_000
