@@ -22,6 +22,19 @@ def _session(**setup) -> Session:
     return Session(Setup(**setup))
 
 
+def test_an_unchanged_timeline_reuses_its_png_and_today_is_laid_over_it():
+    session = _session(seed="3")
+    session.step()
+    session.run_commands()
+    first = session.frame
+    session.step()
+    session.run_commands()
+    assert session.frame.timelines[0] is first.timelines[0]  # no incident yet: the same bytes, nothing to send
+    (left, top, height), (later, _, _) = first.today[0], session.frame.today[0]
+    assert 0 < left < later < 1 and 0 < top < 1 and 0 < height < 1
+    assert session.frame.timeline_captions[0].startswith("to 03 Jan 2011: 0 attacks")
+
+
 def test_every_step_command_counts_and_frames_follow():
     session = _session(seed="3")
     frames = []
@@ -102,6 +115,7 @@ def test_side_by_side_worlds_share_the_seed_and_stay_identical_until_a_lever_cha
     assert csv_bytes(first) != csv_bytes(second)
     assert a.spec.levers.sweeps.enabled and a.spec.levers.sweeps.phases == []
     assert len(session.frame.maps) == 2 and session.frame.difference.startswith(b"\x89PNG")
+    assert session.frame.difference_caption.startswith("B − A today: attacks")
 
 
 def test_side_by_side_with_other_seeds_differs_from_the_first_day():
@@ -170,7 +184,7 @@ def test_difference_chart_text_never_overlaps():
     chart.update_pair(a, b)
     boxes = chart.text_boxes()
     assert overlapping(boxes) == [] and _inside(boxes, FULL.width, FULL.height) == []
-    assert "+0" in " ".join(text for text, _ in boxes)
+    assert chart.caption_pair(a, b) == "B − A today: attacks +0 · deaths +0 · sympathisers (1000s) +0"
 
 
 def test_the_map_shades_cells_by_sympathy():

@@ -56,7 +56,7 @@ class DifferenceChart(Painter):
         self.size = size
         self.fig = fig = new_figure(size)
         self.days = a.spec.period.days
-        fig.subplots_adjust(left=0.07, right=0.98, top=0.68, bottom=0.13, wspace=0.32)
+        fig.subplots_adjust(left=0.07, right=0.98, top=0.8, bottom=0.1, wspace=0.32)
         self.axes = fig.subplots(1, len(PANELS))
         self.lines: dict[str, tuple[Line2D, Line2D]] = {}
         self.titles = {}
@@ -72,11 +72,10 @@ class DifferenceChart(Painter):
             self.titles[key] = ax.set_title(title, fontsize=size.text)
         fig.legend(*self.axes[0].get_legend_handles_labels(), loc="upper left", bbox_to_anchor=(0.01, 1.0), ncol=2,
                    fontsize=size.text, frameon=False)
-        self.difference = fig.text(0.01, 0.89, "", ha="left", va="top", fontsize=size.title, fontweight="bold")
         self.tops = {key: 1.0 for *_, key in PANELS}
         self.mark_lines: list = []
         self.shown_marks: tuple = ()
-        self._animate([*(line for pair in self.lines.values() for line in pair), self.difference])
+        self._animate([line for pair in self.lines.values() for line in pair])
 
     def update_pair(self, a: LiveModel, b: LiveModel) -> Figure:
         """Bring both worlds' lines to the current day; returns the figure."""
@@ -100,10 +99,12 @@ class DifferenceChart(Painter):
                                for ax in self.axes for m in found]
             self.shown_marks = found
             self.background = None
-        gap = difference_line(a, b)
-        self.difference.set_text("B − A today:  " + "   ".join(
-            f"{short} {gap[key]:+,.0f}" for _, short, key in PANELS))
         return self.fig
+
+    def caption_pair(self, a: LiveModel, b: LiveModel) -> str:
+        """B − A today, panel by panel."""
+        gap = difference_line(a, b)
+        return "B − A today: " + " · ".join(f"{short} {gap[key]:+,.0f}" for _, short, key in PANELS)
 
     def png_pair(self, a: LiveModel, b: LiveModel) -> bytes:
         """The current day as PNG bytes."""

@@ -81,9 +81,20 @@ class Painter:
         self.background = None
 
     def png(self, model: LiveModel) -> bytes:
-        """The current day as PNG bytes."""
+        """The current day as PNG bytes (the last ones again when nothing drawn has changed)."""
         self.update(model)
-        return encode_png(self.pixels())
+        if self.unchanged and self.last_png:
+            return self.last_png
+        self.last_png = encode_png(self.pixels())
+        return self.last_png
+
+    #: Set by :meth:`update` when the figure looks as it did at the last :meth:`png`.
+    unchanged: bool = False
+    last_png: bytes = b""
+
+    def caption(self, model: LiveModel) -> str:
+        """The line the page shows above the figure (text that changes daily is the page's, not the PNG's)."""
+        return ""
 
     def pixels(self) -> np.ndarray:
         """The figure as drawn now: an RGBA array (a view of the canvas, valid until the next draw)."""

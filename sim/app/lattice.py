@@ -20,7 +20,7 @@ class LatticeMap(Painter):
     def __init__(self, model: LiveModel, size: FigureSize = FULL) -> None:
         self.size = size
         self.fig = fig = new_figure(size)
-        fig.subplots_adjust(left=0.02, right=0.75, top=0.9, bottom=0.03)
+        fig.subplots_adjust(left=0.02, right=0.75, top=0.97, bottom=0.03)
         ax = self.ax = fig.add_subplot()
         self.image = ax.imshow(model.sim.grid_codes().T, origin="lower", cmap=EPSTEIN_COLOURS, vmin=0, vmax=4,
                                interpolation="nearest")
@@ -31,14 +31,16 @@ class LatticeMap(Painter):
             handles=[Patch(color=EPSTEIN_COLOURS(i), label=label) for i, label in enumerate(labels) if i],
             loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=size.text, frameon=False,
         )
-        self.title = ax.set_title("", fontsize=size.title)
-        self._animate([self.image, self.title])
+        self._animate([self.image])
 
     def update(self, model: LiveModel) -> Figure:
         """Redraw the lattice; returns the figure."""
         self.image.set_data(model.sim.grid_codes().T)
-        self.title.set_text(f"Epstein civil violence, step {model.days}")
         return self.fig
+
+    def caption(self, model: LiveModel) -> str:
+        """The step and the counts of the lattice."""
+        return f"Epstein civil violence · step {model.days}"
 
 
 class CountsTimeline(Painter):

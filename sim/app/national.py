@@ -149,7 +149,7 @@ class RegionMap(Painter):
         layout = model.sim.layout
         d = layout.cell_degrees
         extent = (layout.lon0, layout.lon0 + layout.width * d, layout.lat0, layout.lat0 + layout.height * d)
-        rect = (0.01, 0.24, 0.98, 0.66) if size.compact else (0.01, 0.02, 0.72, 0.88)
+        rect = (0.01, 0.24, 0.98, 0.74) if size.compact else (0.01, 0.02, 0.72, 0.96)
         ax = self.ax = fig.add_axes(rect)
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
@@ -171,8 +171,7 @@ class RegionMap(Painter):
         self.events = ax.scatter(empty[:, 0], empty[:, 1], s=140, marker="*", c=ATTACK, edgecolors="black",
                                  linewidths=0.6, zorder=6)
         self._legend(model, size)
-        self.title = fig.text(0.01, 0.985, "", fontsize=size.title, va="top", ha="left", fontweight="bold")
-        self._animate([self.patrols, self.special, self.cells, self.events, self.title])
+        self._animate([self.patrols, self.special, self.cells, self.events])
 
     def _paint(self, rgba: np.ndarray) -> None:
         """Grid cells shaded by sympathy, then the names and boundaries, written straight into the pixels."""
@@ -249,9 +248,12 @@ class RegionMap(Painter):
             self.events.set_facecolors([ATTACK if e.initiator == "militant" else POLICE_OPERATION for e in events])
         else:
             self.events.set_offsets(np.empty((0, 2)))
-        cells = f"{len(living)} militant cell{'s' if len(living) != 1 else ''}"
-        self.title.set_text(f"{model.spec.name} · {model.date:%d %b %Y} · {cells}")
         return self.fig
+
+    def caption(self, model: LiveModel) -> str:
+        """The scenario, the date and the militant cells alive."""
+        living = len(model.sim.militants.living)
+        return f"{model.spec.name} · {model.date:%d %b %Y} · {living} militant cell{'s' if living != 1 else ''}"
 
     @property
     def map_area(self) -> Bbox:

@@ -15,6 +15,7 @@ from markdown_it import MarkdownIt
 from solara.server import kernel_context
 
 from sim.app.controls import initial_scenario
+from sim.app.live import LiveModel
 from sim.app.national import observed
 from sim.app.session import Frame, Session, Setup
 from sim.app.sidebar import Sidebar, Toolbar, use_frame
@@ -69,9 +70,15 @@ def html_table(rows: list[tuple] | tuple, header: tuple, classes: str = "") -> s
 
 
 @solara.component
-def Figure(data: bytes, classes: list[str]):
-    """A figure of the current frame (PNG)."""
-    solara.Image(data, format="png", width="100%", classes=["kazsim-figure", *classes])
+def Figure(data: bytes, classes: list[str], caption: str = "", today: tuple[float, float, float] | None = None):
+    """A figure of the current frame (PNG) under its caption, with today's line laid over it when given."""
+    if caption:
+        solara.Text(caption, classes=["kazsim-caption"])
+    with solara.Div(classes=["kazsim-figure-box"]):
+        solara.Image(data, format="png", width="100%", classes=["kazsim-figure", *classes])
+        if today is not None:
+            left, top, height = (f"{100 * fraction:.3f}%" for fraction in today)
+            solara.Div(classes=["kazsim-today"], style={"left": left, "top": top, "height": height})
 
 
 @solara.component
@@ -79,17 +86,18 @@ def Stage(session: Session):
     """Maps and timelines of one world, or of two side by side with their running difference."""
     frame: Frame = use_frame(session, lambda f: f)
     if len(frame.maps) == 1:
-        Figure(frame.maps[0], ["kazsim-map-image"])
-        Figure(frame.timelines[0], ["kazsim-timeline-image"])
+        Figure(frame.maps[0], ["kazsim-map-image"], frame.map_captions[0])
+        Figure(frame.timelines[0], ["kazsim-timeline-image"], frame.timeline_captions[0], frame.today[0])
     else:
         with solara.Div(classes=["kazsim-worlds"]):
             for index, title in enumerate(("A: as the scenario file", "B: with your changes")):
                 with solara.Div(classes=[f"kazsim-world-{'ab'[index]}"]):
                     solara.HTML("h2", title)
-                    Figure(frame.maps[index], ["kazsim-map-image"])
-                    Figure(frame.timelines[index], ["kazsim-timeline-image"])
+                    Figure(frame.maps[index], ["kazsim-map-image"], frame.map_captions[index])
+                    Figure(frame.timelines[index], ["kazsim-timeline-image"], frame.timeline_captions[index],
+                           frame.today[index])
         if frame.difference is not None:
-            Figure(frame.difference, ["kazsim-difference-image"])
+            Figure(frame.difference, ["kazsim-difference-image"], frame.difference_caption)
             solara.HTML("div", html_table(frame.comparison[1:], frame.comparison[0], "kazsim-comparison"))
     solara.Text(frame.summary, classes=["kazsim-levers"])
 
@@ -145,7 +153,7 @@ def Page():
 def warm_up() -> None:
     """Compile the models' kernels (numba; seconds on a fresh machine) before the first visitor steps a day."""
     for scenario in (initial_scenario(), "epstein_2002"):
-        Session(Setup(scenario=scenario)).steered.step()
+        LiveModel(scenario).step()
 
 
 if os.environ.get("KAZSIM_DEMO_WARM_UP") == "1":  # set by ``kazsim demo`` for its server only

@@ -70,7 +70,11 @@ class Frame:
     speed: int
     maps: tuple[bytes, ...] = ()
     timelines: tuple[bytes, ...] = ()
+    map_captions: tuple[str, ...] = ()
+    timeline_captions: tuple[str, ...] = ()
+    today: tuple[tuple[float, float, float] | None, ...] = ()
     difference: bytes | None = None
+    difference_caption: str = ""
     comparison: tuple[tuple[str, ...], ...] = ()
     controls: Mapping[str, Any] = field(default_factory=dict)
     summary: str = ""
@@ -200,8 +204,11 @@ class Session:
             if self.playing and time.monotonic() < next_frame:
                 continue
             if command is not None or self.playing or self._dirty:
+                started = time.monotonic()
                 self._publish()
-                next_frame = time.monotonic() + FRAME_SECONDS
+                # A frame takes longer when many tabs share the machine: wait as long again before the next,
+                # so drawing never takes more than half of a session's time and the days stay on the clock.
+                next_frame = time.monotonic() + max(FRAME_SECONDS, time.monotonic() - started)
 
     _closed = False
     _dirty = False
@@ -281,13 +288,20 @@ class Session:
         steered = self.steered
         spec = steered.spec
         national = view_of(steered).incidents
+        maps = [painter(world, "map", size) for world in self.worlds]
+        timelines = [painter(world, "timeline", size) for world in self.worlds]
         self._number += 1
         return Frame(
             number=self._number, setup=self.setup, day=steered.days, days=spec.period.days, date=steered.date,
             model=spec.model, seed=spec.seed, playing=self.playing, speed=self.speed,
-            maps=tuple(painter(w, "map", size).png(w) for w in self.worlds),
-            timelines=tuple(painter(w, "timeline", size).png(w) for w in self.worlds),
+            maps=tuple(p.png(w) for p, w in zip(maps, self.worlds, strict=True)),
+            timelines=tuple(p.png(w) for p, w in zip(timelines, self.worlds, strict=True)),
+            map_captions=tuple(p.caption(w) for p, w in zip(maps, self.worlds, strict=True)),
+            timeline_captions=tuple(p.caption(w) for p, w in zip(timelines, self.worlds, strict=True)),
+            today=tuple(p.today(w) if hasattr(p, "today") else None for p, w in zip(timelines, self.worlds,
+                                                                                  strict=True)),
             difference=self.chart.png_pair(*self.worlds) if self.chart else None,
+            difference_caption=self.chart.caption_pair(*self.worlds) if self.chart else "",
             comparison=comparison_rows(*self.worlds) if self.chart else (),
             controls=values_in_force(spec, steered.date) if national else {},
             summary=view_of(steered).summary(spec),

@@ -2,7 +2,8 @@
 
 CSS = """
 html, body, .v-application, .kazsim-app { font-size: 16px !important; line-height: 1.45; }
-.kazsim-app *:not(h2):not(h3):not(.kazsim-day), .v-overlay-container * { font-size: 16px !important; }
+.kazsim-app *:not(h2):not(h3):not(.kazsim-day):not(.kazsim-caption), .v-overlay-container * {
+    font-size: 16px !important; }
 .kazsim-app { display: grid; grid-template-columns: 320px minmax(0, 1fr); gap: 12px; padding: 0 8px 8px 0;
               color: #1a1a1a; }
 .kazsim-sidebar { position: sticky; top: 0; align-self: start; max-height: 100vh; overflow-y: auto;
@@ -16,6 +17,10 @@ html, body, .v-application, .kazsim-app { font-size: 16px !important; line-heigh
 .kazsim-control-label { font-size: 16px; }
 .kazsim-control-value { font-weight: 700; white-space: nowrap; }
 .kazsim-figure img, img.kazsim-figure { width: 100%; max-width: 100%; height: auto; display: block; }
+.kazsim-caption { display: block; font-size: 18px !important; font-weight: 700; margin: 8px 0 2px 0; }
+.kazsim-figure-box { position: relative; }
+.kazsim-today { position: absolute; width: 2px; margin-left: -1px; background: rgba(0, 0, 0, 0.65);
+                pointer-events: none; }
 .kazsim-worlds { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; align-items: start; }
 .kazsim-main div:has(> .kazsim-figure) { height: auto !important; min-height: 0; }
 .kazsim-notes { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }

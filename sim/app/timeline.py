@@ -65,7 +65,7 @@ class MonthlyTimeline(Painter):
         months = np.arange(n)
         right = 0.97 if size.compact else 0.76
         lane_room = (LANES * LANE_HEIGHT + 8) / size.height
-        top_edge = 1 - 30 / size.height - lane_room
+        top_edge = 1 - 6 / size.height - lane_room
         bottom_edge = 0.24 if size.compact else 0.07
         middle = bottom_edge + (top_edge - bottom_edge) * 0.5
         left = 0.12 if size.compact else 0.08
@@ -95,13 +95,11 @@ class MonthlyTimeline(Painter):
         top.plot(incident_days, [0.93] * len(incident_days), linestyle="none", marker="v", color="black",
                  markersize=6, transform=top.get_xaxis_transform())
         self._legends(size)
-        self.now = [ax.axvline(0, color="black", linewidth=1.2, alpha=0.6) for ax in (top, bottom)]
-        self.title = fig.text(0.01, 0.985, "", fontsize=size.title, va="top", ha="left", fontweight="bold")
         self.mark_artists: list = []
         self.shown_marks: tuple[Mark, ...] = ()
         self.limits = (0.0, 0.0)
         self.series_key: bytes = b""
-        self._animate([*self.now, self.title])
+        self._animate([])
 
     def _legends(self, size: FigureSize) -> None:
         """Legends beside the panels (below them when compact), never over the bars."""
@@ -157,23 +155,37 @@ class MonthlyTimeline(Painter):
         self.mark_artists += kept
 
     def update(self, model: LiveModel) -> Figure:
-        """Redraw up to the current day; returns the figure (the bars are redrawn only when they change)."""
+        """Bring the bars and marks to the current day (redrawn only when they change); returns the figure.
+
+        Today is not drawn in the figure: :meth:`today` places the page's line over it, so the figure changes
+        only on days with incidents or policy changes and most frames reuse the last PNG.
+        """
+        self.unchanged = True
         if tuple(marks(model.spec)) != self.shown_marks:
             self._draw_marks(model.spec)
             self.background = None
+            self.unchanged = False
         series = simulated_monthly(model)
         key = np.concatenate([series["attacks"], *(series[c] for c in DEATH_COLOURS)]).tobytes()
         if key != self.series_key:
             self.series_key = key
             self._set_bars(series)
-        x = self.position(min(model.date, model.spec.period.end))
-        for line in self.now:
-            line.set_xdata([x, x])
-        attacks, deaths = int(series["attacks"].sum()), int(sum(series[c].sum() for c in DEATH_COLOURS))
-        self.title.set_text(f"to {model.date:%d %b}: {attacks} attacks, {deaths} deaths" if self.size.compact else
-                            f"{model.spec.name} · to {model.date:%d %b %Y}: {attacks} attacks, {deaths} deaths"
-                            " · grey: 2011 record")
+            self.unchanged = False
         return self.fig
+
+    def today(self, model: LiveModel) -> tuple[float, float, float]:
+        """Where today's line goes over the figure: its left edge, top and height as fractions of the figure."""
+        x = self.position(min(model.date, model.spec.period.end))
+        left = self.top.transData.transform((x, 0))[0] / self.size.width
+        top = 1 - self.top.get_position().y1
+        return left, top, self.top.get_position().y1 - self.bottom.get_position().y0
+
+    def caption(self, model: LiveModel) -> str:
+        """Attacks and deaths so far against the 2011 record."""
+        series = simulated_monthly(model)
+        attacks, deaths = int(series["attacks"].sum()), int(sum(series[c].sum() for c in DEATH_COLOURS))
+        return (f"to {model.date:%d %b %Y}: {attacks} attack{'s' if attacks != 1 else ''}, {deaths} "
+                f"death{'s' if deaths != 1 else ''} (grey: the 2011 record)")
 
     def _set_bars(self, series: dict[str, np.ndarray]) -> None:
         for rect, value in zip(self.attacks, series["attacks"][: self.n], strict=True):

@@ -18,7 +18,8 @@ from sim.scenario import Scenario
 
 def national_summary(spec: Scenario) -> str:
     """The levers of a national run at its start, control by control (from the lever registry)."""
-    return f"Run: {spec.name}, seed {spec.seed}. " + "; ".join(lever_summary(spec, spec.period.start))
+    levers = "; ".join(lever_summary(spec, spec.period.start))
+    return f"Run: {spec.name}, seed {spec.seed}; levers at the start: {levers}"
 
 
 @dataclass(frozen=True)
