@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from sim.app.difference import DifferenceChart
 from sim.app.figures import FULL, HALF, overlapping
 from sim.app.live import LiveModel
+from sim.app.pump import FramePump
 from sim.app.session import Session, Setup
 from sim.app.views import painter
 from sim.run import csv_bytes, simulate
@@ -61,6 +63,71 @@ def test_the_worker_thread_plays_and_pauses():
         assert session.frame.day >= 40
     finally:
         session.close()
+
+
+class _Tab:
+    """A session as the frame pump sees it: ``frames`` frames to draw, each logged by name."""
+
+    def __init__(self, name: str, frames: int, log: list[str], gate: threading.Event, broken: bool = False):
+        self.name, self.left, self.log, self.gate, self.broken = name, frames, log, gate, broken
+
+    def draw_and_publish(self) -> None:
+        self.gate.wait(10)
+        self.log.append(self.name)
+        self.left -= 1
+        if self.broken:
+            raise RuntimeError("a broken tab")
+
+    @property
+    def wants_frame(self) -> bool:
+        return self.left > 0
+
+
+def _wait_for(predicate, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_the_frame_pump_takes_tabs_in_turn_and_a_broken_tab_stops_no_other(caplog):
+    log: list[str] = []
+    gate = threading.Event()
+    tabs = [_Tab("a", 3, log, gate), _Tab("b", 3, log, gate), _Tab("broken", 2, log, gate, broken=True),
+            _Tab("c", 3, log, gate)]
+    pump = FramePump(threads=1)
+    for tab in tabs:
+        pump.request(tab)
+    pump.request(tabs[0])  # already waiting: not drawn twice for it
+    gate.set()
+    _wait_for(lambda: len(log) == 11)
+    time.sleep(0.1)
+    assert log == ["a", "b", "broken", "c"] * 2 + ["a", "b", "c"]  # first come, first served, round after round
+    assert caplog.text.count("drawing a frame of a kazsim session failed") == 2
+
+
+def test_frames_of_a_playing_session_come_through_the_pump_and_stop_when_closed():
+    session = _session(seed="3")
+    frames: list = []
+    session.subscribe(frames.append)
+    session.start()
+    try:
+        session.set_speed(60)
+        session.play()
+        _wait_for(lambda: session.frame.day >= 30, 30)
+        assert session.frame.playing and frames and frames[-1].day >= 30
+        assert [f.number for f in frames] == sorted({f.number for f in frames})  # in order, none twice
+        session.pause()
+        _wait_for(lambda: not frames[-1].playing)
+        paused = frames[-1].day
+        time.sleep(0.3)
+        assert session.frame.day == paused == session.steered.days  # paused means no day goes on
+        name, text = session.export()
+        assert name == session.export_name() == "baseline_2011_live.toml" and "[period]" in text
+    finally:
+        session.close()
+    drawn = len(frames)
+    time.sleep(0.3)
+    assert len(frames) == drawn and session._thread is not None and not session._thread.is_alive()
 
 
 def test_a_live_change_acts_from_the_next_day_and_the_export_replays_the_run(tmp_path: Path):
@@ -198,3 +265,16 @@ def test_the_map_shades_cells_by_sympathy():
     flat = pixels.reshape(-1, 4)
     darkest = cells[np.argmax(figure.share[cells])]
     assert flat[where[cells == darkest], :3].mean() < flat[where[figure.share[cells] == 0], :3].mean()
+
+
+def test_a_panel_of_world_b_reads_nothing_from_a_one_world_frame():
+    from sim.app.page import _of_world
+
+    session = _session(side_by_side=True, seed="3")
+    two = session.frame
+    session.reset(session.with_setup(side_by_side=False))
+    session.run_commands()
+    one = session.frame
+    assert _of_world(two, 1, "maps", "map_captions") == (two.maps[1], two.map_captions[1])
+    assert _of_world(one, 1, "timelines", "timeline_captions", "today") is None
+    assert _of_world(one, 0, "maps")[0].startswith(b"\x89PNG")

@@ -12,7 +12,8 @@ root (offline, after ``python -m sim.frontend``). The page shows
 * a guide with classroom exercises, and a list of observed and simulated incidents.
 
 Each browser tab has its own session (``sim.app.session``): its runs, and a play loop that simulates at the
-chosen number of days per second and draws at most ten frames a second. Lever controls come from the lever
+chosen number of days per second and shows at most ten frames a second, drawn in turn with the other tabs'
+(``sim.app.pump``). Lever controls come from the lever
 registry (``sim.levers``); moving one changes the run from the next day on, recorded as a dated phase of the
 scenario, which *Export* writes as a scenario file that replays the run exactly. Every value the page sends
 is validated by the scenario schema (pydantic); nothing is evaluated or deserialised: a bad value is shown

@@ -81,25 +81,60 @@ def Figure(data: bytes, classes: list[str], caption: str = "", today: tuple[floa
             solara.Div(classes=["kazsim-today"], style={"left": left, "top": top, "height": height})
 
 
+def _of_world(frame: Frame, index: int, *parts: str) -> tuple | None:
+    """World ``index``'s ``parts`` of ``frame``, or None when the frame has fewer worlds.
+
+    A Reset from two worlds to one sends a frame that a panel of world B still hears before the page drops it.
+    """
+    return tuple(getattr(frame, part)[index] for part in parts) if index < len(frame.maps) else None
+
+
+@solara.component
+def MapPanel(session: Session, index: int):
+    """World ``index``'s map under its caption."""
+    shown = use_frame(session, lambda f: _of_world(f, index, "maps", "map_captions"))
+    if shown is not None:
+        data, caption = shown
+        Figure(data, ["kazsim-map-image"], caption)
+
+
+@solara.component
+def TimelinePanel(session: Session, index: int):
+    """World ``index``'s timeline under its caption, with today's line."""
+    shown = use_frame(session, lambda f: _of_world(f, index, "timelines", "timeline_captions", "today"))
+    if shown is not None:
+        data, caption, today = shown
+        Figure(data, ["kazsim-timeline-image"], caption, today)
+
+
+@solara.component
+def DifferencePanel(session: Session):
+    """The two worlds' running totals, B − A, and their table."""
+    data, caption, rows = use_frame(session, lambda f: (f.difference, f.difference_caption, f.comparison))
+    if data is not None:
+        Figure(data, ["kazsim-difference-image"], caption)
+        solara.HTML("div", html_table(rows[1:], rows[0], "kazsim-comparison"))
+
+
 @solara.component
 def Stage(session: Session):
-    """Maps and timelines of one world, or of two side by side with their running difference."""
-    frame: Frame = use_frame(session, lambda f: f)
-    if len(frame.maps) == 1:
-        Figure(frame.maps[0], ["kazsim-map-image"], frame.map_captions[0])
-        Figure(frame.timelines[0], ["kazsim-timeline-image"], frame.timeline_captions[0], frame.today[0])
+    """Maps and timelines of one world, or of two side by side with their running difference.
+
+    Each panel follows its own part of the frames, so a frame redraws only the panels it changes.
+    """
+    worlds, summary = use_frame(session, lambda f: (len(f.maps), f.summary))
+    if worlds == 1:
+        MapPanel(session, 0)
+        TimelinePanel(session, 0)
     else:
         with solara.Div(classes=["kazsim-worlds"]):
             for index, title in enumerate(("A: as the scenario file", "B: with your changes")):
                 with solara.Div(classes=[f"kazsim-world-{'ab'[index]}"]):
                     solara.HTML("h2", title)
-                    Figure(frame.maps[index], ["kazsim-map-image"], frame.map_captions[index])
-                    Figure(frame.timelines[index], ["kazsim-timeline-image"], frame.timeline_captions[index],
-                           frame.today[index])
-        if frame.difference is not None:
-            Figure(frame.difference, ["kazsim-difference-image"], frame.difference_caption)
-            solara.HTML("div", html_table(frame.comparison[1:], frame.comparison[0], "kazsim-comparison"))
-    solara.Text(frame.summary, classes=["kazsim-levers"])
+                    MapPanel(session, index)
+                    TimelinePanel(session, index)
+        DifferencePanel(session)
+    solara.Text(summary, classes=["kazsim-levers"])
 
 
 @solara.component

@@ -1,9 +1,10 @@
 """One browser tab's runs: one world or two side by side, advanced by a play loop of their own.
 
 Every control of the page becomes a command in the session's queue, which one worker thread carries out in
-order: no click is lost, and the worlds are only ever touched by that thread. While playing, the thread steps
-as many days as the wall clock asks for at the chosen speed, then draws one frame; drawing is the expensive
-part, so on a busy machine frames come less often but the simulated days per second hold.
+order: no click is lost. While playing, the thread steps as many days as the wall clock asks for at the chosen
+speed and asks the server's frame pump (``sim.app.pump``) for a frame, at most ten a second; drawing is the
+expensive part, so on a busy machine frames come less often, shared fairly between tabs, while the simulated
+days per second hold.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,6 +23,7 @@ from sim.app.controls import DEFAULT_SCENARIO, describe_change, values_in_force
 from sim.app.difference import DifferenceChart, comparison_rows
 from sim.app.figures import FULL, HALF
 from sim.app.live import LiveModel
+from sim.app.pump import frame_pump
 from sim.app.views import painter, view_of
 from sim.errors import KazsimInputError
 from sim.scenario import scenario_toml
@@ -101,6 +104,7 @@ class Session:
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._listeners: list[Callable[[Frame], None]] = []
         self._lock = threading.Lock()
+        self._world_lock = threading.RLock()  # the worker's steps and the pump's drawing take turns
         self._thread: threading.Thread | None = None
         self._number = 0
         self._build(setup or Setup())
@@ -147,13 +151,22 @@ class Session:
 
         return unsubscribe
 
+    def export_name(self) -> str:
+        """The file name :meth:`export` gives the steered world's run."""
+        return f"{self.steered.spec.name}_live.toml"
+
     def export(self) -> tuple[str, str]:
-        """The steered world's run as a scenario file: its file name and TOML text (replays the run exactly)."""
-        spec = self.steered.spec
+        """The steered world's run as a scenario file: its file name and TOML text (replays the run exactly).
+
+        Taken between two of the worker's commands or played days, so a change being made is in or out whole.
+        """
+        with self._world_lock:
+            spec = self.steered.spec
+            days = self.steered.days
         name = f"{spec.name}_live"
         spec = spec.model_copy(update={"name": name, "posterior": None})
         comment = (f"The run of {self.setup.scenario} (seed {spec.seed}) on the kazsim teaching page, exported on "
-                   f"{dt.date.today()} at day {self.steered.days}; each lever change made during the run is a dated "
+                   f"{dt.date.today()} at day {days}; each lever change made during the run is a dated "
                    f"phase.\nReplay it: uv run kazsim run {name}.toml --parameters scenario --seed {spec.seed}")
         return f"{name}.toml", scenario_toml(spec, comment)
 
@@ -178,45 +191,53 @@ class Session:
         self._publish()
 
     def _run(self) -> None:
-        if self.context is not None:
-            with self.context:
-                self._loop()
-        else:
-            self._loop()
-
-    def _loop(self) -> None:
-        next_frame = 0.0
+        pump = frame_pump()
         while True:
-            timeout = max(0.0, next_frame - time.monotonic()) if self.playing else None
             try:
-                command = self._commands.get(timeout=timeout)
+                command = self._commands.get(timeout=FRAME_SECONDS if self.playing else None)
             except queue.Empty:
                 command = None
             if command is not None:
-                if not self._do(command):
-                    return
-                while self._handle_queued():  # everything clicked meanwhile, before the next frame
-                    pass
-                if self._closed:
+                with self._world_lock:
+                    going = self._do(command)
+                    while going and (command := self._next_command()) is not None:  # all clicked meanwhile
+                        going = self._do(command)
+                if not going or self._closed:
                     return
             if self.playing:
-                self._advance_by_clock()
-            if self.playing and time.monotonic() < next_frame:
-                continue
-            if command is not None or self.playing or self._dirty:
-                started = time.monotonic()
-                self._publish()
-                # A frame takes longer when many tabs share the machine: wait as long again before the next,
-                # so drawing never takes more than half of a session's time and the days stay on the clock.
-                next_frame = time.monotonic() + max(FRAME_SECONDS, time.monotonic() - started)
+                with self._world_lock:
+                    self._advance_by_clock()
+            if self.playing or self._dirty:
+                pump.request(self)
+
+    def draw_and_publish(self) -> None:
+        """Bring a playing run to the clock, draw its frame and hand it to the page (the pump's threads call this)."""
+        with self.context if self.context is not None else nullcontext():
+            with self._world_lock:
+                if self._closed:
+                    return
+                if self.playing:
+                    self._advance_by_clock()
+                frame = self._redraw()
+            self._notify(frame)  # outside the lock: the worker goes on with the clicks meanwhile
 
     _closed = False
     _dirty = False
 
-    def _handle_queued(self) -> bool:
+    @property
+    def wants_frame(self) -> bool:
+        """Whether a command or a played day changed the worlds since the last frame."""
+        return self._dirty and not self._closed
+
+    def _next_command(self) -> tuple | None:
         try:
-            command = self._commands.get_nowait()
+            return self._commands.get_nowait()
         except queue.Empty:
+            return None
+
+    def _handle_queued(self) -> bool:
+        command = self._next_command()
+        if command is None:
             return False
         if not self._do(command):
             self._closed = True
@@ -260,6 +281,7 @@ class Session:
             self._step_all()
             self._dirty = True
         if self.steered.finished:
+            self._dirty = self._dirty or self.playing
             self.playing = False
 
     def _step_all(self) -> None:
@@ -312,18 +334,25 @@ class Session:
             message=self.message,
         )
 
-    def _publish(self) -> None:
-        if self._closed:
-            return
+    def _redraw(self) -> Frame:
         self.frame = self._draw()
         self._dirty = False
+        return self.frame
+
+    def _notify(self, frame: Frame) -> None:
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
+            if self._closed:
+                return
             try:
-                listener(self.frame)
-            except Exception:  # a closed tab must not stop the session's thread
+                listener(frame)
+            except Exception:  # a closed tab must not stop the session
                 logger.exception("a listener of the kazsim session failed")
+
+    def _publish(self) -> None:
+        if not self._closed:
+            self._notify(self._redraw())
 
     def with_setup(self, **changes: Any) -> Setup:
         """The current setup with ``changes`` (for the page's Reset)."""

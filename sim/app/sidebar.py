@@ -40,9 +40,8 @@ def use_frame[T](session: Session, select: Callable[[Frame], T]) -> T:
 
 @solara.component
 def Toolbar(session: Session):
-    """Play or pause, one day on, the speed, and where the run is."""
-    playing, day, days, date, speed = use_frame(session, lambda f: (f.playing, f.day, f.days, f.date, f.speed))
-    finished = day >= days
+    """Play or pause, one day on, the speed, and where the run is (redrawn only when one of them changes)."""
+    playing, finished, speed = use_frame(session, lambda f: (f.playing, f.day >= f.days, f.speed))
     with solara.Div(classes=["kazsim-toolbar"]):
         solara.Button("❚❚ Pause" if playing else "▶ Play", on_click=session.toggle, color="primary",
                       disabled=finished and not playing, classes=["kazsim-play"])
@@ -51,8 +50,15 @@ def Toolbar(session: Session):
         solara.Select("Speed", values=[f"{s} days/s" for s in SPEEDS], value=f"{speed} days/s",
                       on_value=lambda text: session.set_speed(int(text.split()[0])), style={"max-width": "150px"},
                       classes=["kazsim-speed"])
-        solara.Text(f"Day {day} of {days}", classes=["kazsim-day"])
-        solara.Text(f"next: {date:%d %B %Y}" if not finished else "the year is over", classes=["kazsim-date"])
+        DayCounter(session)
+
+
+@solara.component
+def DayCounter(session: Session):
+    """The day of the run and the date of the next day (the one part of the toolbar every frame changes)."""
+    day, days, date = use_frame(session, lambda f: (f.day, f.days, f.date))
+    solara.Text(f"Day {day} of {days}", classes=["kazsim-day"])
+    solara.Text(f"next: {date:%d %B %Y}" if day < days else "the year is over", classes=["kazsim-date"])
 
 
 @solara.component
@@ -114,5 +120,5 @@ def Sidebar(session: Session):
             solara.HTML("ul", "".join(f"<li>{escape(line)}</li>" for line in changes), classes=["kazsim-changes"])
         if model == "national":
             with solara.Div(classes=["kazsim-export"]):
-                solara.FileDownload(lambda: session.export()[1].encode("utf-8"), filename=session.export()[0],
+                solara.FileDownload(lambda: session.export()[1].encode("utf-8"), filename=session.export_name(),
                                     label="Export this run as a scenario file")
