@@ -1,10 +1,11 @@
 """ABC-SMC calibration with pyabc 0.13.
 
-Priors are uniform on the registry's plausible ranges (``sim.parameters``): pyabc's
-``RV("uniform", loc, scale)`` is U[loc, loc + scale]. The distance is an adaptive weighted L1
-norm (``AdaptivePNormDistance(p=1)``, scales = mean absolute deviation of each statistic over the
-generation's simulations, weight ratio capped at 20): the statistics are counts of very different
-spread (deaths are heavy-tailed), and fixed weights would let deaths dominate.
+Priors are uniform on the registry's plausible ranges (``sim.parameters``), which pyabc samples in unit
+coordinates (``RV("uniform", 0, 1)``, mapped to the range by :class:`OnUnitScale`). The distance is an
+adaptive weighted L1 norm (``AdaptivePNormDistance(p=1)``, scales = mean absolute deviation of each statistic over the
+generation's plausible simulations, weight ratio capped at 20): the statistics are counts of very
+different spread (deaths are heavy-tailed), and fixed weights would let deaths dominate. A failed or
+implausible run is at a distance no epsilon reaches; epsilon is the median over plausible runs.
 
 Runs are stored in an sqlite database; ``calibrate`` on an existing database continues its last
 run from the last completed generation (``ABCSMC.load``), so an interrupted calibration resumes.
@@ -23,15 +24,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration.simulator import Simulator
+from calibration.simulator import FAILED_VALUE, Simulator
 from sim.cluster import dask_client
 from sim.errors import KazsimInputError
-from sim.parameters import BY_NAME
-from sim.posterior import parameter_names
+from sim.parameters import BY_NAME, PARAMETERS
+from sim.posterior import parameter_names, prior_draw
 
-#: free parameters chosen by the Morris screen (calibration/results/sensitivity_morris.csv).
-FREE_PARAMETERS: tuple[str, ...] = ("police_per_agent_equivalent", "sympathiser_per_agent_equivalent", "legitimacy")
+#: free parameters: the choice of ``calibration.sensitivity.choose_free`` from the shipped Morris screen over the
+#: whole registry (calibration/results/sensitivity_morris.csv; a test keeps them equal): its top 8, then the
+#: strengths of the mechanisms the counterfactual questions turn on. Every other parameter is drawn from its
+#: prior in every simulation (calibration.simulator), so the posterior integrates over it.
+FREE_PARAMETERS: tuple[str, ...] = (
+    "activation_threshold", "legitimacy", "recruitment_rate", "police_per_agent_equivalent", "patrol_unit_size",
+    "attack_rate", "cell_formation_rate", "deterrence", "law_hardship_effect", "law_legitimacy_effect",
+    "trigger_strength", "contagion_jump_local", "legitimacy_gap_west",
+)
 MAX_SCALE_WEIGHT_RATIO = 20.0
+#: bandwidth of pyabc's multivariate normal transition, times Silverman's. With 13 parameters on bounded
+#: priors, Silverman's bandwidth (scaling 1) concentrates the proposals so much that the importance weights
+#: degenerate: for a posterior equal to the prior, 1,000 particles have an effective sample size of 30 at
+#: scaling 1 and 550 at scaling 2 (measured; see docs/calibration.md).
+TRANSITION_SCALING = 2.0
 
 
 class CalibrationError(KazsimInputError):
@@ -49,22 +62,86 @@ def prior_ranges(free: tuple[str, ...] | list[str]) -> dict[str, tuple[float, fl
 
 
 def make_prior(free):
-    """pyabc prior: independent uniforms on the plausible ranges."""
+    """pyabc prior: independent uniforms on the plausible ranges, in unit coordinates (see :class:`OnUnitScale`)."""
     import pyabc
 
-    return pyabc.Distribution(
-        **{name: pyabc.RV("uniform", low, high - low) for name, (low, high) in prior_ranges(free).items()}
-    )
+    return pyabc.Distribution(**{name: pyabc.RV("uniform", 0.0, 1.0) for name in prior_ranges(free)})
 
 
-def make_distance(keys: list[str] | None = None):
-    """Adaptive L1 distance over the target statistics (extra keys such as ``seed`` are ignored)."""
-    import pyabc
+def from_unit(params: dict[str, float]) -> dict[str, float]:
+    """Registry values of parameters given in unit coordinates u: low + u (high - low) of the plausible range."""
+    ranges = prior_ranges(list(params))
+    return {name: ranges[name][0] + float(u) * (ranges[name][1] - ranges[name][0]) for name, u in params.items()}
+
+
+class OnUnitScale:
+    """The simulator as pyabc sees it: every free parameter on [0, 1], mapped to its plausible range.
+
+    The plausible ranges span 1e-8 (``cell_formation_rate``) to 2,000 (``patrol_unit_size``). pyabc's
+    multivariate normal transition estimates one covariance matrix over all parameters, and its density
+    treats eigenvalues below about 1e-6 of the largest as zero, which on the registry's scales left 25 of
+    1,000 particles carrying the importance weights. On unit coordinates the covariance is well conditioned.
+    The database stores unit coordinates; :func:`particles` and :func:`posterior_frame` map them back.
+    """
+
+    def __init__(self, simulator) -> None:
+        self.simulator = simulator
+
+    def __call__(self, params) -> dict[str, float]:
+        return self.simulator(from_unit(dict(params)))
+
+
+def scale_ignoring_failures(*, samples: np.ndarray, **kwargs) -> np.ndarray:
+    """Mean absolute deviation of each statistic over the runs that did not fail (1 where it is undefined or 0).
+
+    A failed or implausible run (``calibration.simulator.FAILED_VALUE``) is rejected by its huge
+    distance; left in the scale, the many such runs of the prior would swamp every statistic's spread.
+    A statistic that does not vary among the valid runs (or a sample with no valid run) gets scale 1,
+    its natural unit (counts of events or people), rather than an infinite weight.
+    """
     from pyabc.distance.scale import mean_absolute_deviation
 
-    return pyabc.AdaptivePNormDistance(
-        p=1, scale_function=mean_absolute_deviation, max_scale_weight_ratio=MAX_SCALE_WEIGHT_RATIO
-    )
+    masked = np.where(np.asarray(samples, dtype=float) >= FAILED_VALUE, np.nan, samples)
+    valid = ~np.all(np.isnan(masked), axis=0)
+    scale = np.ones(masked.shape[1])
+    if valid.any():
+        scale[valid] = mean_absolute_deviation(samples=masked[:, valid])
+    scale[~np.isfinite(scale) | (scale <= 0)] = 1.0
+    return scale
+
+
+#: distance of a failed or implausible run: always above any epsilon, and left out of the epsilon's quantile.
+FAILED_DISTANCE = 1.0e12
+
+
+def make_distance():
+    """Adaptive L1 distance over the target statistics (extra keys such as ``seed`` are ignored); a failed
+    or implausible run (statistic ``failed`` > 0) is at ``FAILED_DISTANCE``."""
+    import pyabc
+
+    class Distance(pyabc.AdaptivePNormDistance):
+        def __call__(self, x: dict, x_0: dict, t: int | None = None, par: dict | None = None) -> float:
+            if x.get("failed", 0.0) > 0:
+                return FAILED_DISTANCE
+            return super().__call__(x, x_0, t, par)
+
+    return Distance(p=1, scale_function=scale_ignoring_failures, max_scale_weight_ratio=MAX_SCALE_WEIGHT_RATIO)
+
+
+def make_epsilon():
+    """pyabc's median epsilon over the runs that did not fail.
+
+    Under the prior many runs are implausible (``calibration.simulator``); were they counted, the first
+    generation's median could be a failed run's distance and would accept failures.
+    """
+    import pyabc
+
+    class MedianOfPlausible(pyabc.MedianEpsilon):
+        def _update(self, t, weighted_distances):
+            plausible = weighted_distances[weighted_distances["distance"] < FAILED_DISTANCE]
+            super()._update(t, plausible if len(plausible) else weighted_distances)
+
+    return MedianOfPlausible()
 
 
 def describe_sampler(scheduler: str | None, n_procs: int) -> str:
@@ -159,7 +236,9 @@ def calibrate(
 def _calibrate(observed, db, free, population, generations, max_walltime_minutes, simulator, sampler):
     import pyabc
 
-    abc = pyabc.ABCSMC(simulator, make_prior(free), make_distance(), population_size=int(population), sampler=sampler)
+    abc = pyabc.ABCSMC(OnUnitScale(simulator), make_prior(free), make_distance(), population_size=int(population),
+                       sampler=sampler, eps=make_epsilon(),
+                       transitions=pyabc.MultivariateNormalTransition(scaling=TRANSITION_SCALING))
     url = "sqlite:///" + str(db.resolve())
     resumed = db.exists() and db.stat().st_size > 0
     if resumed:
@@ -209,16 +288,26 @@ def open_history(db: Path | str, run_id: int | None = None):
     return pyabc.History("sqlite:///" + str(db.resolve()), _id=run_id)
 
 
-def posterior_frame(history, t: int | None = None) -> pd.DataFrame:
-    """Weighted particles of generation ``t`` (default: last) as ``particle, weight, <parameters>``."""
+def posterior_frame(history, t: int | None = None, marginalised: bool = True) -> pd.DataFrame:
+    """Weighted particles of generation ``t`` (default: last) as ``particle, weight, <parameters>``.
+
+    The calibrated parameters come first (sorted); with ``marginalised`` every other registry
+    parameter follows, with the value the particle's own simulation drew for it from its prior
+    (``sim.posterior.prior_draw`` of the seed stored with the particle's statistics). So the file is
+    a sample of the joint posterior of all parameters, which batches draw whole.
+    """
     t = history.max_t if t is None else t
-    frame, weights = history.get_distribution(m=0, t=t)
-    frame = frame.reset_index(drop=True)
-    weights = np.asarray(weights, dtype=float)
-    weights = weights / weights.sum()
-    out = pd.DataFrame({"particle": np.arange(len(frame)), "weight": weights})
-    for column in sorted(frame.columns):
-        out[column] = frame[column].to_numpy(dtype=float)
+    rows = particles(history, t)
+    weights = np.array([row["weight"] for row in rows], dtype=float)
+    free = sorted(rows[0]["parameters"]) if rows else []
+    out = pd.DataFrame({"particle": np.arange(len(rows)), "weight": weights / weights.sum()})
+    for name in free:
+        out[name] = [float(row["parameters"][name]) for row in rows]
+    if marginalised and rows:
+        others = [p.name for p in PARAMETERS if p.name not in free]
+        drawn = [prior_draw(int(row["statistics"]["seed"]), others) for row in rows]
+        for name in others:
+            out[name] = [values[name] for values in drawn]
     return out
 
 
@@ -230,7 +319,7 @@ def particles(history, t: int | None = None) -> list[dict]:
     for particle in population.particles:
         out.append(
             {
-                "parameters": {k: float(v) for k, v in dict(particle.parameter).items()},
+                "parameters": from_unit({k: float(v) for k, v in dict(particle.parameter).items()}),
                 "weight": float(particle.weight),
                 "statistics": {k: float(v) for k, v in dict(particle.sum_stat).items()},
                 "distance": float(particle.distance),

@@ -160,10 +160,20 @@ def pit_mid(pmf: np.ndarray, y: int) -> float:
     return float(below + 0.5 * pmf[int(y)])
 
 
+def interval_90(pmf: np.ndarray) -> tuple[int, int]:
+    """Central 90 % predictive interval of a count pmf: the 5 % and 95 % quantiles."""
+    cdf = np.cumsum(pmf) / np.sum(pmf)
+    return int(np.searchsorted(cdf, 0.05)), int(np.searchsorted(cdf, 0.95))
+
+
 def score_forecast(pmfs: np.ndarray, observed: np.ndarray) -> dict[str, object]:
-    """Mean log score and RPS over the forecast months, and each month's PIT."""
+    """Mean log score and RPS over the forecast months; each month's PIT and central 90 % interval."""
     observed = np.asarray(observed, dtype=int)
+    intervals = [interval_90(p) for p in pmfs]
     return {
+        "interval_90": [list(i) for i in intervals],
+        "interval_90_width_mean": float(np.mean([hi - lo for lo, hi in intervals])),
+        "inside_90": [bool(lo <= y <= hi) for (lo, hi), y in zip(intervals, observed, strict=True)],
         "log_score": float(np.mean([log_score(p, y) for p, y in zip(pmfs, observed, strict=True)])),
         "rps": float(np.mean([rps(p, y) for p, y in zip(pmfs, observed, strict=True)])),
         "pit": [round(pit_mid(p, y), 4) for p, y in zip(pmfs, observed, strict=True)],

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration.abc import CalibrationError, open_history, posterior_frame
+from calibration.abc import FREE_PARAMETERS, CalibrationError, open_history, posterior_frame, posterior_summary
 from calibration.baselines import fits, pmf_from_samples, predictive_pmfs, score_forecast
 from calibration.checks import (
     continue_particles,
+    identifiability,
     posterior_predictive,
     predictive_table,
     prior_predictive_check,
@@ -37,6 +38,16 @@ def _window_of(posterior: Path, fit_until: str | None) -> TargetSet:
         raise CalibrationError(f"--fit-until {fit_until}: {posterior.parent / 'summary.json'} records that "
                                f"{posterior.name} was fitted until {recorded}")
     return window
+
+
+def _calibrated(posterior: Path, post: pd.DataFrame | None) -> list[str]:
+    """The parameters the posterior calibrated (as its summary.json records; the rest were drawn from priors)."""
+    recorded = read_summary(posterior.parent).get("calibration", {}).get("free_parameters") \
+        if posterior.is_file() else None
+    names = parameter_names(post) if post is not None else list(FREE_PARAMETERS)
+    if recorded:
+        return [n for n in recorded if n in names]
+    return [n for n in names if n in FREE_PARAMETERS] or names
 
 
 def _continued(posterior: Path, post: pd.DataFrame, fitted: tuple[str, ...], workers: int,
@@ -69,10 +80,10 @@ def check_workflow(
     observed = observed_targets(targets, window)
     full_observed = observed_statistics() if targets is None else dict(observed)
     post = load_posterior(posterior) if ppc_sims > 0 else None
-    free = parameter_names(post) if post is not None else list(free_parameters(None))
+    free = _calibrated(posterior, post) if post is not None else list(free_parameters(None))
     fitted = tuple(window.targets)
     sections: dict = {}
-    shown_columns = ["statistic", "observed", "q05", "median", "q95", "inside_90", "p_sim_ge_obs"]
+    shown_columns = ["statistic", "observed", "q05", "median", "q95", "inside_90", "mid_p"]
     if scale_runs > 0:
         began = time.perf_counter()
         table = scale_check(scale_runs, seed, workers)
@@ -97,8 +108,23 @@ def check_workflow(
         show(f"Recovery (rejection ABC on the reference table, nearest 5 %, {window.name} targets):")
         for name, r in rec["parameters"].items():
             show(f"  {name}: 90 % coverage {r['coverage_90']:.2f}, width ratio {r['identification_ratio']:.2f}, "
-                          f"{'identified' if r['identified'] else 'NOT identified'}")
+                 f"bias {r['bias_over_prior_sd']:+.2f} prior sd: {r['verdict']}")
         sections["recovery"] = rec
+    if post is not None:
+        recovered = sections.get("recovery", read_summary(out).get("recovery", {})).get("parameters")
+        table = identifiability(posterior_summary(post), recovered)
+        shown = table[table["calibrated"]] if table["calibrated"].any() else table
+        short = {"prior_90_width": "prior 90%", "posterior_90_width": "post. 90%", "posterior_over_prior": "post/prior",
+                 "posterior_median": "median", "recovery_coverage_90": "rec. cover", "recovery_width_ratio":
+                 "rec. width", "recovery_bias_over_prior_sd": "rec. bias"}
+        show(frame_table(shown.drop(columns=["calibrated"]).rename(columns=short).round(3),
+                         "Identifiability (calibrated parameters; recovery on synthetic data from the prior)"))
+        sections["identifiability"] = {
+            "table": table,
+            "verdicts": table.groupby("verdict")["parameter"].apply(list).to_dict(),
+            "rule": "recovery width ratio <= 0.5 with coverage >= 0.8: identified; <= 0.85: weakly; else not; "
+                    "parameters not calibrated are propagated from their priors",
+        }
     model_samples = None
     continued = None
     forecast_months = (10, 11, 12)
@@ -108,8 +134,12 @@ def check_workflow(
         table = predictive_table(ppc, full_observed, [*window.targets, *window.held_out], fitted=fitted)
         show(frame_table(table[[*shown_columns, "fitted"]].round(3),
                          f"Posterior predictive check ({len(ppc)} fresh simulations)"))
+        outside = table[~table["mid_p_ok"]]["statistic"].tolist()
+        show(f"Mid-p values outside [0.05, 0.95]: {', '.join(outside) if outside else 'none'}")
         sections["posterior_predictive"] = {
             "simulations": len(ppc), "table": table,
+            "mid_p": dict(zip(table["statistic"], table["mid_p"].round(4), strict=True)),
+            "mid_p_outside_0.05_0.95": outside,
             "targets_inside_90": int(table[table["fitted"]]["inside_90"].sum()), "targets": int(table["fitted"].sum()),
             "held_out_inside_90": int(table[~table["fitted"]]["inside_90"].sum()),
             "held_out": int((~table["fitted"]).sum()),
@@ -149,7 +179,8 @@ def check_workflow(
             scores["kazsim_continued_particles"]["predictive_mean"] = np.round(
                 np.average(kept[columns].to_numpy(dtype=float), axis=0, weights=kept["weight"]), 3).tolist()
         rows = [{"model": k, "log_score": v["log_score"], "rps": v["rps"], "pit": str(v["pit"]),
-                 "predictive_mean": str(v["predictive_mean"])} for k, v in scores.items()]
+                 "interval_90": str(v["interval_90"]), "predictive_mean": str(v["predictive_mean"])}
+                for k, v in scores.items()]
         show(frame_table(pd.DataFrame(rows).round(3),
                                   f"Monthly attacks Oct-Dec, baselines fit Jan-Sep; kazsim {label}. Lower is better"))
         plot_forecasts(pmfs, attacks[9:], ["October", "November", "December"], out / "forecast_oct_dec.png",

@@ -13,8 +13,12 @@
   identification ratio = mean posterior 90 % width / prior 90 % width (1 = nothing learned).
   Rejection ABC on a reference table is a cheaper stand-in for re-running ABC-SMC per synthetic
   data set; it is said so in the docs.
-* Posterior predictive: fresh simulations (new seeds) of particles drawn by weight; 90 % interval
-  and the tail probability P(sim >= obs) of every target and held-out statistic.
+* Posterior predictive: fresh simulations (new seeds) of particles drawn by weight; 90 % interval,
+  the tail probability P(sim >= obs) and the mid-p value P(sim > obs) + P(sim = obs) / 2 of every
+  target and held-out statistic (a count's mid-p is uniform under a calibrated model; it must lie in
+  [0.05, 0.95]).
+* Identifiability: per parameter, the posterior's 90 % width over the prior's, recovery coverage and
+  bias, and a verdict (identified, weakly, not; or propagated for a parameter drawn from its prior).
 * Continued particles (for a fit to less than the full year): every accepted particle of the last
   generation re-simulated over the full year with its recorded seed. The model only draws random
   numbers as the days pass, so such a run repeats the accepted path up to the end of the fitting
@@ -37,6 +41,12 @@ from calibration.targets import FULL_YEAR, TARGETS, TargetSet
 from sim.posterior import parameter_names, sample_rows
 
 FAILED = 1.0e5
+#: the posterior predictive mid-p value P(sim > obs) + P(sim = obs) / 2 of every statistic must lie in here.
+MID_P_LOW, MID_P_HIGH = 0.05, 0.95
+#: recovery verdicts: identified when synthetic truths are recovered with a posterior 90 % interval at most
+#: half the prior's and nominal coverage (at least 0.8); weakly when the interval is at most 0.85 of the prior's;
+#: otherwise the fitting statistics do not inform the parameter.
+IDENTIFIED_RATIO, WEAKLY_RATIO, MIN_COVERAGE = 0.5, 0.85, 0.8
 
 
 def _uniform_draws(free, n: int, rng: np.random.Generator) -> list[dict[str, float]]:
@@ -80,10 +90,12 @@ def predictive_table(frame: pd.DataFrame, observed: dict[str, float], names: lis
             "max": float(values.max()),
             "p_sim_ge_obs": float(np.sum(w * (values >= obs)) / w.sum()),
             "p_sim_le_obs": float(np.sum(w * (values <= obs)) / w.sum()),
+            "mid_p": float((np.sum(w * (values > obs)) + 0.5 * np.sum(w * (values == obs))) / w.sum()),
         })
     out = pd.DataFrame(rows)
     out["inside_90"] = (out["observed"] >= out["q05"]) & (out["observed"] <= out["q95"])
     out["inside_range"] = (out["observed"] >= out["min"]) & (out["observed"] <= out["max"])
+    out["mid_p_ok"] = out["mid_p"].between(MID_P_LOW, MID_P_HIGH)
     return out
 
 
@@ -137,13 +149,54 @@ def recovery(table: pd.DataFrame, free: list[str] | tuple[str, ...], n_truth: in
     for p in free:
         low, high = ranges[p]
         ratio = float(np.mean(widths[p]) / (0.9 * (high - low)))
+        prior_sd = (high - low) / np.sqrt(12)
+        coverage = covered[p] / len(truths)
         out[p] = {
-            "coverage_90": covered[p] / len(truths),
+            "coverage_90": coverage,
             "identification_ratio": ratio,
-            "rmse_over_prior_sd": float(np.sqrt(np.mean(np.square(errors[p]))) / ((high - low) / np.sqrt(12))),
-            "identified": bool(ratio < 0.75),
+            "bias_over_prior_sd": float(np.mean(errors[p]) / prior_sd),
+            "rmse_over_prior_sd": float(np.sqrt(np.mean(np.square(errors[p]))) / prior_sd),
+            "verdict": verdict(ratio, coverage),
+            "identified": verdict(ratio, coverage) == "identified",
         }
     return {"n_truth": len(truths), "reference_size": len(table), "accept": accept, "parameters": out}
+
+
+def verdict(width_ratio: float, coverage: float) -> str:
+    """``identified``, ``weakly`` or ``not`` from recovery's width ratio and coverage (see the thresholds)."""
+    if width_ratio <= IDENTIFIED_RATIO and coverage >= MIN_COVERAGE:
+        return "identified"
+    if width_ratio <= WEAKLY_RATIO:
+        return "weakly"
+    return "not"
+
+
+def identifiability(posterior_summary: dict[str, dict[str, float]], recovered: dict | None) -> pd.DataFrame:
+    """Per parameter: prior and posterior 90 % widths and their ratio, recovery coverage and bias, verdict.
+
+    Args:
+        posterior_summary: ``calibration.abc.posterior_summary`` of the posterior (every parameter).
+        recovered: ``recovery``'s ``parameters`` (the calibrated ones), or None when recovery was not run.
+    The verdict of a calibrated parameter is recovery's (what the fitting statistics can tell apart on
+    synthetic data); a parameter that was not calibrated is ``propagated`` (drawn from its prior).
+    """
+    rows = []
+    for name, summary in posterior_summary.items():
+        prior_width = 0.9 * (summary["prior_high"] - summary["prior_low"])
+        r = (recovered or {}).get(name)
+        rows.append({
+            "parameter": name,
+            "calibrated": r is not None,
+            "prior_90_width": prior_width,
+            "posterior_90_width": summary["q95"] - summary["q05"],
+            "posterior_over_prior": summary["interval_share_of_prior"],
+            "posterior_median": summary["median"],
+            "recovery_coverage_90": np.nan if r is None else r["coverage_90"],
+            "recovery_width_ratio": np.nan if r is None else r["identification_ratio"],
+            "recovery_bias_over_prior_sd": np.nan if r is None else r["bias_over_prior_sd"],
+            "verdict": "propagated" if r is None else r["verdict"],
+        })
+    return pd.DataFrame(rows)
 
 
 def posterior_predictive(posterior: pd.DataFrame, n: int, seed: int = 2012, simulator: Simulator | None = None,
@@ -168,7 +221,9 @@ def continue_particles(history, targets: list[str] | tuple[str, ...], workers: i
         One row per particle: its parameters, ``weight`` (normalised), every statistic of the full
         year, and ``mismatch`` (True where a fitted statistic differs from the stored one).
     """
-    simulator = simulator or Simulator(held_out=True)
+    # Not constrained: the accepted paths passed the constraint in the fitting window, and rejecting a
+    # continuation for its later scale would condition the forecast on what happened after it.
+    simulator = simulator or Simulator(held_out=True, constrain=False)
     accepted = particles(history)
     params = [p["parameters"] for p in accepted]
     seeds = [int(p["statistics"]["seed"]) for p in accepted]

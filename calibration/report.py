@@ -168,3 +168,87 @@ def plot_forecasts(pmfs: dict[str, np.ndarray], observed: np.ndarray, months: li
     axes[0][0].set_ylabel("predictive probability")
     axes[0][0].legend(fontsize=7)
     _finish(fig, title, path)
+
+
+# --- the results tables of docs/calibration.md, generated from a summary.json ---------------------------------
+
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _g(value, digits: int = 3) -> str:
+    return "" if value is None or (isinstance(value, float) and not np.isfinite(value)) else f"{value:.{digits}g}"
+
+
+def results_markdown(summary: dict) -> str:
+    """The tables docs/calibration.md shows for one calibration: posterior, identifiability, predictive
+    mid-p values and (when scored) October-December forecast scores against the baselines."""
+    out = []
+    run = summary.get("calibration", {})
+    if run:
+        out.append(f"Fitted to {run.get('fit_window')} ({len(summary.get('targets', {}))} statistics); "
+                   f"{run.get('population')} particles, {run.get('generations_completed')} generations, "
+                   f"{run.get('total_simulations')} simulations in "
+                   f"{_g(run.get('walltime_seconds_this_invocation'), 4)} s "
+                   f"({run.get('sampler')}).\n")
+    identifiability = {row["parameter"]: row for row in summary.get("identifiability", {}).get("table", [])}
+    posterior = summary.get("posterior", {})
+    free = run.get("free_parameters", list(posterior))
+    if posterior:
+        out += ["| parameter | prior | posterior median | 90 % interval | posterior/prior width | recovery coverage | "
+                "recovery width ratio | recovery bias (prior sd) | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+        for name in free:
+            s, r = posterior[name], identifiability.get(name, {})
+            out.append(_row([f"`{name}`", f"[{_g(s['prior_low'])}, {_g(s['prior_high'])}]", _g(s["median"]),
+                             f"[{_g(s['q05'])}, {_g(s['q95'])}]", _g(s["interval_share_of_prior"], 2),
+                             _g(r.get("recovery_coverage_90"), 2), _g(r.get("recovery_width_ratio"), 2),
+                             _g(r.get("recovery_bias_over_prior_sd"), 2), r.get("verdict", "")]))
+        others = [n for n in posterior if n not in free]
+        if others:
+            out.append(f"\nThe other {len(others)} parameters are not calibrated: each is drawn from its prior in "
+                       "every simulation (the posterior file carries the draw each particle was simulated with), "
+                       "so the posterior integrates over them.")
+        out.append("")
+    predictive = summary.get("posterior_predictive", {}).get("table", [])
+    if predictive:
+        out += ["| statistic | fitted | observed | median | 90 % interval | mid-p | within [0.05, 0.95] |",
+                "|---|---|---|---|---|---|---|"]
+        for row in predictive:
+            out.append(_row([f"`{row['statistic']}`", "yes" if row["fitted"] else "held out", _g(row["observed"]),
+                             _g(row["median"]), f"[{_g(row['q05'])}, {_g(row['q95'])}]", f"{row['mid_p']:.3f}",
+                             "yes" if row["mid_p_ok"] else "**no**"]))
+        out.append("")
+    scores = summary.get("scores", {})
+    if scores.get("models"):
+        out.append(f"October-December monthly attacks ({scores.get('kazsim_forecast')} for kazsim; observed "
+                   f"{scores.get('observed_oct_dec')}); baselines fitted to January-September. Lower log score and "
+                   "RPS are better; a calibrated forecast has PIT values spread over (0, 1).\n")
+        out += ["| model | log score | RPS | PIT (Oct, Nov, Dec) | 90 % intervals | mean interval width | "
+                "predictive mean |", "|---|---|---|---|---|---|---|"]
+        for name, s in scores["models"].items():
+            out.append(_row([name, _g(s["log_score"]), _g(s["rps"]), ", ".join(f"{p:.2f}" for p in s["pit"]),
+                             " ".join(f"[{lo}, {hi}]" for lo, hi in s.get("interval_90", [])),
+                             _g(s.get("interval_90_width_mean")), ", ".join(f"{m:.2f}" for m in s["predictive_mean"])]))
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+#: docs/calibration.md's generated blocks: marker name -> the summary.json they are made from.
+DOC_BLOCKS = {"full_year": Path("calibration/results/summary.json"),
+              "jan_sep": Path("calibration/results/heldout/summary.json")}
+
+
+def update_docs(doc: Path = Path("docs/calibration.md"), root: Path = Path(".")) -> str:
+    """Rewrite the generated result blocks of ``doc`` from the shipped summaries; returns the new text."""
+    text = (root / doc).read_text(encoding="utf-8")
+    for name, summary in DOC_BLOCKS.items():
+        start, end = f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"
+        if start not in text or not (root / summary).is_file():
+            continue
+        table = results_markdown(json.loads((root / summary).read_text(encoding="utf-8")))
+        text = text[: text.index(start) + len(start)] + "\n" + table + text[text.index(end):]
+    return text
+
+
+if __name__ == "__main__":  # uv run python -m calibration.report: refresh docs/calibration.md's tables
+    atomic_write_text(Path("docs/calibration.md"), update_docs())

@@ -1,17 +1,17 @@
-"""Calibration targets: summary statistics of incidents, observed and simulated alike.
+"""Calibration targets: pattern statistics of incidents, observed and simulated alike.
 
-Every statistic is computed from an event table in the incident schema by ``sim.events``
-(``monthly_series``, ``regional_series``, ``ATTACK_KINDS``), so the observed seed incidents and a
-simulated year go through exactly the same code. The observed target is
-``ObservedData().seed_incidents`` (the incidents documented by a seed article).
+Pattern-oriented calibration (Grimm et al. 2005): the record is summarised by several patterns at
+once, each chosen to inform a mechanism. **Timing** around the religion law's milestones (attacks in
+January-June, July-September, October-November around the Senate vote of 29 September and entry into
+force on 25 October, and December), **space** (attacks in the four western regions), **clustering**
+(attacks within 14 days of the previous one), **severity** (deaths by side, the largest toll of one
+attack) and the **policing response** (state operations before and after the first attacks).
 
-``TARGETS`` are fitted by the full-year calibration; ``HELD_OUT`` are only used in the posterior
-predictive check (they test what the fit was not told). ``TARGETS_JAN_SEP`` are fitted by the
-calibration that sees January-September only (``kazsim calibrate --fit-until 2011-09-30``), whose
-October-December forecast is then scored out of sample. Those statistics are defined on fixed
-calendar windows that end by 30 September, so a full-year run gives them the same values as a
-run that stops on 30 September. ``TargetSet`` ties each set to its fitting window. See
-``docs/calibration.md`` for why each was chosen.
+Every statistic is computed from an event table in the incident schema by ``sim.events``, so the
+observed seed incidents and a simulated year go through exactly the same code. ``TARGETS`` are fitted
+by the full-year calibration; ``TARGETS_JAN_SEP`` by the calibration that sees January-September only
+(``kazsim calibrate --fit-until 2011-09-30``), whose October-December forecast is then scored out of
+sample. Statistics a target set does not fit are its held-out checks. See ``docs/calibration.md``.
 """
 
 from __future__ import annotations
@@ -24,44 +24,49 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.data import SEEDS_DIR, ObservedData
 from sim.errors import KazsimInputError
-from sim.events import ATTACK_KINDS, monthly_series, regional_series
+from sim.events import ATTACK_KINDS, DEATH_COLUMNS, STATE_KINDS, monthly_series, regional_series
+from sim.geography import WESTERN_REGIONS
 from sim.textfiles import UnreadableFileError, read_text, safe_repr
 
-#: name -> why it is a target (short; the long version is in docs/calibration.md).
+#: name -> what it counts and why it is a target (the long version is in docs/calibration.md).
 TARGETS: dict[str, str] = {
-    "attacks_h1": "militant attacks January-June: the level of militant activity before the summer",
-    "attacks_h2": "militant attacks July-December: the autumn wave (Atyrau, Almaty, Taraz)",
-    "state_ops_h1": "raids, sweeps and targeted arrests January-June: policing response level",
-    "state_ops_h2": "state operations July-December: the response to the wave",
-    "deaths_security": "security personnel killed: lethality of attacks and raids for the state side",
-    "deaths_militant_civilian": "militants and civilians killed: lethality of raids and suicide attacks",
-    "months_with_incident": "months with any incident: spread of activity over the year (vs one burst)",
-    "attacks_within_14d": "attacks that follow another attack within 14 days: temporal clustering",
+    "attacks_jan_jun": "militant attacks January-June: the level before the summer",
+    "attacks_jul_sep": "militant attacks July-September: the summer, before the law's Senate vote (29 Sep)",
+    "attacks_oct_nov": "militant attacks October-November: around the law's entry into force (25 Oct)",
+    "attacks_dec": "militant attacks in December: after the autumn wave",
+    "attacks_west": "militant attacks in Aktobe, Atyrau, Mangystau and West Kazakhstan: the oil west",
+    "attacks_within_14d": "attacks within 14 days of the previous attack: clustering in time",
+    "state_ops_jan_jun": "raids, sweeps and targeted arrests January-June: policing before any attack is known",
+    "state_ops_jul_dec": "state operations July-December: the response to the attacks",
+    "deaths_security": "security personnel killed (attacks and raids)",
+    "deaths_militant_civilian": "militants and civilians killed (raids and suicide attacks)",
+    "largest_attack_toll": "the most people killed by one militant attack (attackers included): severity",
 }
 
-#: statistics used only for the posterior predictive check.
-HELD_OUT: dict[str, str] = {
-    "regions_affected": "regions with at least one incident",
-    "attacks_west": "attacks in the four western regions (Aktobe, Atyrau, Mangystau, West Kazakhstan)",
-    "max_monthly_attacks": "largest number of attacks in one month",
-    "incidents_total": "all incidents",
-    "attacks_q4": "attacks October-December (the forecast window of the baselines)",
-}
-
-#: targets of the January-September fit: quarters instead of half-years (see docs/calibration.md §2).
+#: targets of the January-September fit: the same patterns, cut at 30 September.
 TARGETS_JAN_SEP: dict[str, str] = {
-    "attacks_q1": "militant attacks January-March: the quiet start",
-    "attacks_q2": "attacks April-June: the first attacks (Aktobe)",
-    "attacks_q3": "attacks July-September: the level at the end of the fitting window",
-    "state_ops_h1": "state operations January-June: policing before the first large raid",
-    "state_ops_q3": "state operations July-September: the response to the first attacks",
+    "attacks_jan_jun": TARGETS["attacks_jan_jun"],
+    "attacks_jul_sep": TARGETS["attacks_jul_sep"],
+    "attacks_west_jan_sep": "attacks in the four western regions, January-September",
+    "attacks_within_14d_jan_sep": "attacks within 14 days of the previous one, January-September",
+    "state_ops_jan_jun": TARGETS["state_ops_jan_jun"],
+    "state_ops_jul_sep": "state operations July-September",
     "deaths_security_jan_sep": "security personnel killed January-September",
     "deaths_militant_civilian_jan_sep": "militants and civilians killed January-September",
-    "months_with_incident_jan_sep": "months January-September with any incident: spread versus one burst",
+    "largest_attack_toll_jan_sep": "the most people killed by one militant attack, January-September",
 }
 
-WEST = ("Aktobe Region", "Atyrau Region", "Mangystau Region", "West Kazakhstan Region")
+#: statistics no target set fits: checks of what the fits were not told.
+EXTRA_CHECKS: dict[str, str] = {
+    "months_with_incident": "months with any incident: spread over the year versus one burst",
+    "regions_affected": "regions with at least one incident",
+    "max_monthly_attacks": "largest number of attacks in one month",
+    "incidents_total": "all incidents",
+    "attacks_oct_dec": "attacks October-December (the forecast window)",
+}
+
 CLUSTER_DAYS = 14
 START = dt.date(2011, 1, 1)
 END = dt.date(2011, 12, 31)
@@ -94,17 +99,20 @@ class TargetSet:
 
     @property
     def window(self) -> str:
+        """The fitting window as ``start..end``."""
         return f"{START.isoformat()}..{self.end.isoformat()}"
 
 
-FULL_YEAR = TargetSet("full_year", END, TARGETS, HELD_OUT)
+FULL_YEAR = TargetSet("full_year", END, TARGETS, EXTRA_CHECKS)
 JAN_SEP = TargetSet(
     "jan_sep", dt.date(2011, 9, 30), TARGETS_JAN_SEP,
-    {k: v for k, v in {**TARGETS, **HELD_OUT}.items() if k not in TARGETS_JAN_SEP},
+    {k: v for k, v in {**TARGETS, **EXTRA_CHECKS}.items() if k not in TARGETS_JAN_SEP},
 )
 TARGET_SETS: dict[dt.date, TargetSet] = {t.end: t for t in (FULL_YEAR, JAN_SEP)}
 #: every statistic some target set fits (a failed run returns a rejectable value for each).
 FITTED_NAMES: tuple[str, ...] = tuple(dict.fromkeys([*TARGETS, *TARGETS_JAN_SEP]))
+#: every pattern statistic (fitted by some set, or a check).
+PATTERN_NAMES: tuple[str, ...] = tuple(dict.fromkeys([*FITTED_NAMES, *EXTRA_CHECKS]))
 
 
 def target_set(fit_until: dt.date | str | None = None) -> TargetSet:
@@ -126,6 +134,11 @@ def target_set(fit_until: dt.date | str | None = None) -> TargetSet:
     return TARGET_SETS[fit_until]
 
 
+def _clustered(days: np.ndarray) -> float:
+    """Attacks within ``CLUSTER_DAYS`` of the previous attack."""
+    return float(np.sum(np.diff(np.sort(days)) <= CLUSTER_DAYS)) if len(days) > 1 else 0.0
+
+
 def statistics(
     events: pd.DataFrame,
     regions: list[str] | None = None,
@@ -133,57 +146,59 @@ def statistics(
     end: dt.date = END,
     held_out: bool = True,
 ) -> dict[str, float]:
-    """The fitted statistics of every target set (and, with ``held_out``, the held-out ones) of an event table.
+    """Every pattern statistic of an event table (and, with ``held_out``, the monthly series too).
 
-    Half-years and quarters are calendar windows of ``start``'s year; for a period shorter than a
-    year the later windows are simply empty or partial, which is fine as long as observed and
-    simulated use the same period. The ``*_jan_sep`` statistics and the quarters up to September
-    only count events up to 30 September, whatever the period's end.
+    Windows are calendar windows of ``start``'s year; for a period shorter than a year the later
+    windows are simply empty, which is fine as long as observed and simulated use the same period.
     """
-    monthly = monthly_series(events, start, end)
-    year = start.year
-    half = pd.Period(dt.date(year, 7, 1), "M")
-    first = monthly.index < half
-    quarter = np.asarray((monthly.index.month - 1) // 3 + 1) if len(monthly) else np.zeros(0, dtype=int)
-    jan_sep = monthly.index <= pd.Period(dt.date(year, 9, 1), "M")
     in_period = events[(events["date"] >= pd.Timestamp(start)) & (events["date"] <= pd.Timestamp(end))]
-    attack_days = np.sort(
-        in_period.loc[in_period["kind"].isin(ATTACK_KINDS), "date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-    )
-    clustered = int(np.sum(np.diff(attack_days) <= CLUSTER_DAYS)) if len(attack_days) > 1 else 0
+    month = in_period["date"].dt.month.to_numpy()
+    attack = in_period["kind"].isin(ATTACK_KINDS).to_numpy()
+    state = in_period["kind"].isin(STATE_KINDS).to_numpy()
+    west = in_period["region"].isin(WESTERN_REGIONS).to_numpy()
+    deaths = in_period[list(DEATH_COLUMNS)].to_numpy().sum(axis=1)
+    security = in_period["deaths_security"].to_numpy()
+    others = in_period["deaths_militant"].to_numpy() + in_period["deaths_civilian"].to_numpy()
+    days = in_period["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    sep = month <= 9
+
+    def count(mask: np.ndarray) -> float:
+        return float(np.count_nonzero(mask))
+
+    def largest(mask: np.ndarray) -> float:
+        return float(deaths[mask].max()) if mask.any() else 0.0
+
     out = {
-        "attacks_h1": float(monthly.loc[first, "attacks"].sum()),
-        "attacks_h2": float(monthly.loc[~first, "attacks"].sum()),
-        "state_ops_h1": float(monthly.loc[first, "state_operations"].sum()),
-        "state_ops_h2": float(monthly.loc[~first, "state_operations"].sum()),
-        "deaths_security": float(monthly["deaths_security"].sum()),
-        "deaths_militant_civilian": float(monthly["deaths_militant"].sum() + monthly["deaths_civilian"].sum()),
-        "months_with_incident": float((monthly["incidents"] > 0).sum()),
-        "attacks_within_14d": float(clustered),
-        "attacks_q1": float(monthly.loc[quarter == 1, "attacks"].sum()),
-        "attacks_q2": float(monthly.loc[quarter == 2, "attacks"].sum()),
-        "attacks_q3": float(monthly.loc[quarter == 3, "attacks"].sum()),
-        "state_ops_q3": float(monthly.loc[quarter == 3, "state_operations"].sum()),
-        "deaths_security_jan_sep": float(monthly.loc[jan_sep, "deaths_security"].sum()),
-        "deaths_militant_civilian_jan_sep": float(
-            monthly.loc[jan_sep, "deaths_militant"].sum() + monthly.loc[jan_sep, "deaths_civilian"].sum()
-        ),
-        "months_with_incident_jan_sep": float((monthly.loc[jan_sep, "incidents"] > 0).sum()),
+        "attacks_jan_jun": count(attack & (month <= 6)),
+        "attacks_jul_sep": count(attack & (month >= 7) & sep),
+        "attacks_oct_nov": count(attack & ((month == 10) | (month == 11))),
+        "attacks_dec": count(attack & (month == 12)),
+        "attacks_west": count(attack & west),
+        "attacks_within_14d": _clustered(days[attack]),
+        "state_ops_jan_jun": count(state & (month <= 6)),
+        "state_ops_jul_dec": count(state & (month >= 7)),
+        "deaths_security": float(security.sum()),
+        "deaths_militant_civilian": float(others.sum()),
+        "largest_attack_toll": largest(attack),
+        "attacks_west_jan_sep": count(attack & west & sep),
+        "attacks_within_14d_jan_sep": _clustered(days[attack & sep]),
+        "state_ops_jul_sep": count(state & (month >= 7) & sep),
+        "deaths_security_jan_sep": float(security[sep].sum()),
+        "deaths_militant_civilian_jan_sep": float(others[sep].sum()),
+        "largest_attack_toll_jan_sep": largest(attack & sep),
     }
     if held_out:
+        monthly = monthly_series(events, start, end)
         if regions is None:
             regions = sorted(set(events["region"]))
-        regional = regional_series(events, regions, start, end).groupby("region")[["incidents", "attacks"]].sum()
-        q4 = quarter == 4
-        out.update(
-            {
-                "regions_affected": float((regional["incidents"] > 0).sum()),
-                "attacks_west": float(regional.loc[regional.index.isin(WEST), "attacks"].sum()),
-                "max_monthly_attacks": float(monthly["attacks"].max()) if len(monthly) else 0.0,
-                "incidents_total": float(monthly["incidents"].sum()),
-                "attacks_q4": float(monthly.loc[q4, "attacks"].sum()),
-            }
-        )
+        regional = regional_series(events, regions, start, end).groupby("region")["incidents"].sum()
+        out.update({
+            "months_with_incident": float((monthly["incidents"] > 0).sum()),
+            "regions_affected": float((regional > 0).sum()),
+            "max_monthly_attacks": float(monthly["attacks"].max()) if len(monthly) else 0.0,
+            "incidents_total": float(monthly["incidents"].sum()),
+            "attacks_oct_dec": count(attack & (month >= 10)),
+        })
         for i, (_month, row) in enumerate(monthly.iterrows(), start=1):
             out[f"monthly_attacks_{i:02d}"] = float(row["attacks"])
             out[f"monthly_state_ops_{i:02d}"] = float(row["state_operations"])
@@ -193,16 +208,12 @@ def statistics(
 
 def observed_statistics(seeds: Path | None = None) -> dict[str, float]:
     """The statistics of the seed-documented incidents of 2011."""
-    from sim.data import SEEDS_DIR, ObservedData
-
     observed = ObservedData(seeds or SEEDS_DIR)
     return statistics(observed.seed_incidents, list(observed.regions["region"]))
 
 
 def monthly_attacks_observed(seeds: Path | None = None) -> np.ndarray:
     """Observed monthly militant attacks, Jan..Dec 2011 (seed incidents)."""
-    from sim.data import SEEDS_DIR, ObservedData
-
     return monthly_series(ObservedData(seeds or SEEDS_DIR).seed_incidents)["attacks"].to_numpy()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -102,7 +103,8 @@ def sensitivity_workflow(
     plot_morris(table, out / "sensitivity_morris.png", free)
     show(frame_table(table.head(12)[["rank", "parameter", "score"]].round(3),
                               f"Morris screen ({runs} runs; score = mean over targets of mu*/sd)"))
-    show(f"Free parameters (score >= half the top, 3-4): {', '.join(free)}")
+    show(f"Free parameters (Morris score >= a quarter of the top, 3-8, then the question parameters): "
+         f"{', '.join(free)}")
     sobol_runs = 0
     if sobol_n > 0:
         indices, sobol_runs = sobol(free, n=sobol_n, replicates=replicates, seed=seed, workers=workers)
@@ -132,12 +134,12 @@ def calibrate_workflow(
     names = free_parameters(free)
     simulator = Simulator(days=window.days, targets=tuple(window.targets))
     run = run_calibration(observed, db, names, population, generations, max_walltime, scheduler, simulator, workers,
-                          targets=tuple(window.targets))
+                          progress=sys.stderr.isatty(), targets=tuple(window.targets))
     history = run.history
     posterior = posterior_frame(history)
     out.mkdir(parents=True, exist_ok=True)
     posterior.to_csv(out / "posterior.csv", index=False, float_format="%.10g", lineterminator="\n")
-    plot_marginals(posterior, out / "posterior_marginals.png",
+    plot_marginals(posterior[["particle", "weight", *sorted(names)]], out / "posterior_marginals.png",
                    title=f"ABC-SMC posterior marginals, fitted to {window.window} (dotted = 90 % interval)")
     populations = history.get_all_populations()
     populations = populations[populations["t"] >= 0]
@@ -163,7 +165,11 @@ def calibrate_workflow(
     show(f"Fitted to {window.window} ({len(window.targets)} targets). Generations completed: "
                   f"{history.max_t + 1}; simulations: {history.total_nr_simulations}; "
                   f"wall time {run.walltime_seconds:.0f} s")
-    for name, s in summary.items():
+    for name in names:
+        s = summary[name]
         show(f"  {name}: median {s['median']:.4g}, 90 % [{s['q05']:.4g}, {s['q95']:.4g}] "
-                      f"(prior [{s['prior_low']:g}, {s['prior_high']:g}])")
+             f"(prior [{s['prior_low']:g}, {s['prior_high']:g}], posterior/prior width "
+             f"{s['interval_share_of_prior']:.2f})")
+    show(f"  ... and {len(summary) - len(names)} parameters drawn from their priors in every simulation "
+         "(in posterior.csv with the values each particle was simulated with)")
     show(f"Wrote {out / 'posterior.csv'}, {out / 'summary.json'}, {out / 'posterior_marginals.png'}")

@@ -4,88 +4,46 @@ For every seed the batch ran both scenarios with the same random streams, so eac
 effect is measured as a paired difference per seed. Reported per outcome: the mean effect with
 a 90 % bootstrap interval (resampling seeds, i.e. pairs), the 5–95 % range of the per-seed
 effects (what a single year could look like), and the probability that the counterfactual is
-worse (the share of seeds with a higher value; ties count half).
+worse (the share of seeds with a higher value; ties count half). The outcomes and their units
+are defined in :mod:`sim.outcomes`; reports are written by :mod:`sim.report`.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import io
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.attribution import pair_attribution
 from sim.batch import BatchError, BatchResult, load_batch
-from sim.events import ATTACK_KINDS, DEATH_COLUMNS, monthly_series
+from sim.events import ATTACK_KINDS, DEATH_COLUMNS
+from sim.outcomes import BY_NAME, OUTCOMES, outcomes_per_run
+from sim.posterior import plausible_support
 
-#: Outcomes per run, and whether a higher value is worse (None: no direction).
-OUTCOMES: dict[str, bool | None] = {
-    "attacks": True,
-    **{f"attacks_{k}": True for k in ATTACK_KINDS},
-    "state_operations": None,
-    "raids": None,
-    "sweeps": None,
-    **{c: True for c in DEATH_COLUMNS if c != "deaths_unknown"},
-    "deaths_total": True,
-    "arrests": None,
-    "detained_uninvolved": True,
-    "radicalised_nov_dec": True,
-    "cells_at_end": True,
-    "members_at_end": True,
-}
+__all__ = ["CONFIDENCE", "INTERVAL", "Effect", "compare_batch", "compare_outcomes", "effects_frame", "explain",
+           "mean_intervals", "monthly_runs", "monthly_summary", "outcomes_per_run", "paired_effect", "prior_effects",
+           "prior_folder"]
+
 CONFIDENCE = 0.90
-#: Report formats by file suffix.
-REPORT_FORMATS: dict[str, str] = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
-
-
-def outcomes_per_run(batch: BatchResult) -> pd.DataFrame:
-    """One row per (scenario, seed) with every outcome in ``OUTCOMES``."""
-    runs = batch.runs.set_index(["scenario", "seed"])
-    events = batch.events
-    out = pd.DataFrame(index=runs.index)
-    if len(events):
-        grouped = events.groupby(["scenario", "seed"])
-        kinds = events.pivot_table(index=["scenario", "seed"], columns="kind", values="id", aggfunc="count")
-        for kind in (*ATTACK_KINDS, "raid", "sweep", "arrests"):
-            out[f"n_{kind}"] = kinds.get(kind, 0)
-        sums = grouped[[*DEATH_COLUMNS, "arrests"]].sum()
-        out = out.join(sums)
-    out = out.fillna(0)
-    for column in (*DEATH_COLUMNS, "arrests", *(f"n_{k}" for k in (*ATTACK_KINDS, "raid", "sweep", "arrests"))):
-        if column not in out:
-            out[column] = 0
-    result = pd.DataFrame(index=out.index)
-    result["attacks"] = out[[f"n_{k}" for k in ATTACK_KINDS]].sum(axis=1)
-    for kind in ATTACK_KINDS:
-        result[f"attacks_{kind}"] = out[f"n_{kind}"]
-    result["state_operations"] = out[["n_raid", "n_sweep", "n_arrests"]].sum(axis=1)
-    result["raids"] = out["n_raid"]
-    result["sweeps"] = out["n_sweep"]
-    for column in DEATH_COLUMNS:
-        if column != "deaths_unknown":
-            result[column] = out[column]
-    result["deaths_total"] = out[list(DEATH_COLUMNS)].sum(axis=1)
-    result["arrests"] = out["arrests"]
-
-    daily = batch.daily.assign(date=pd.to_datetime(batch.daily["date"]))
-    grouped = daily.groupby(["scenario", "seed"])
-    result["detained_uninvolved"] = grouped["detained_uninvolved"].sum()
-    late = daily[daily["date"].dt.month >= 11]
-    radical = (late["sympathisers"] + late["recruits"]).groupby([late["scenario"], late["seed"]]).mean()
-    result["radicalised_nov_dec"] = radical.reindex(result.index)
-    last = grouped.tail(1).set_index(["scenario", "seed"])
-    result["cells_at_end"] = last["cells"]
-    result["members_at_end"] = last["members"]
-    return result.astype(float).sort_index()
+#: The interval's level as reports write it.
+INTERVAL = f"{CONFIDENCE * 100:.0f} %"
+#: Monthly series the reports draw, from the events of each run.
+MONTHLY = {"attacks": "attacks per month", "deaths_total": "deaths per month"}
 
 
 @dataclass(frozen=True)
 class Effect:
-    """One outcome's paired effect of a counterfactual against the baseline."""
+    """One outcome's paired effect of a counterfactual against the baseline, in the outcome's unit.
+
+    The last four fields are optional: effects under the calibration's prior (the same
+    comparison with parameters drawn from the prior instead of the posterior) and the share of
+    the effect's variance each parameter accounts for. A report shows them when they are set.
+    """
 
     scenario: str
     outcome: str
@@ -98,6 +56,10 @@ class Effect:
     spread_high: float
     p_worse: float | None
     pairs: int
+    prior_effect: float | None = None
+    prior_low: float | None = None
+    prior_high: float | None = None
+    attribution: dict[str, float] | None = None
 
 
 def paired_effect(differences: np.ndarray, seed: int = 0) -> tuple[float, float, float]:
@@ -112,8 +74,32 @@ def paired_effect(differences: np.ndarray, seed: int = 0) -> tuple[float, float,
     return mean, float(boot.confidence_interval.low), float(boot.confidence_interval.high)
 
 
+def mean_intervals(groups: pd.core.groupby.SeriesGroupBy, seed: int = 0) -> pd.DataFrame:
+    """Per group: the mean and its 90 % percentile-bootstrap interval (values resampled within the group).
+
+    Unlike a normal-theory interval, it stays within the values' range: a count's interval never goes below zero.
+    """
+    rng = np.random.default_rng(seed)
+    rows = {}
+    for key, values in groups:
+        data = values.dropna().to_numpy(dtype=float)
+        if len(data) < 2 or np.all(data == data[0]):
+            mean = float(data.mean()) if len(data) else float("nan")
+            rows[key] = (mean, mean, mean)
+            continue
+        means = data[rng.integers(0, len(data), size=(2000, len(data)))].mean(axis=1)
+        low, high = np.quantile(means, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
+        rows[key] = (float(data.mean()), float(low), float(high))
+    index = pd.MultiIndex.from_tuples(list(rows), names=groups.keys) if rows and isinstance(next(iter(rows)), tuple) \
+        else pd.Index(list(rows), name=groups.keys)
+    return pd.DataFrame(list(rows.values()), index=index, columns=["mean", "mean_low", "mean_high"])
+
+
 def compare_outcomes(table: pd.DataFrame, baseline: str, paired: bool = True) -> list[Effect]:
     """Effects of every other scenario in ``table`` against ``baseline``.
+
+    An outcome no pair measures (e.g. November-December sympathy in runs that end in April)
+    gives no effect.
 
     Args:
         table: :func:`outcomes_per_run` output.
@@ -136,158 +122,161 @@ def compare_outcomes(table: pd.DataFrame, baseline: str, paired: bool = True) ->
             continue
         left = base.loc[seeds]
         right = other.loc[seeds] if paired else other.loc[seeds[::-1]].set_axis(seeds)
-        for outcome, worse_if_higher in OUTCOMES.items():
-            diff = (right[outcome] - left[outcome]).to_numpy()
+        for outcome in OUTCOMES:
+            if outcome.name not in table:
+                continue
+            measured = left[outcome.name].notna().to_numpy() & right[outcome.name].notna().to_numpy()
+            if not measured.any():
+                continue
+            before, after = left[outcome.name].to_numpy()[measured], right[outcome.name].to_numpy()[measured]
+            diff = after - before
             mean, low, high = paired_effect(diff)
             p_worse = None
-            if worse_if_higher is not None:
-                p_worse = float(np.mean(diff > 0) + 0.5 * np.mean(diff == 0))
+            if outcome.worse_if_higher is not None:
+                worse = diff > 0 if outcome.worse_if_higher else diff < 0
+                p_worse = float(np.mean(worse) + 0.5 * np.mean(diff == 0))
             effects.append(
-                Effect(name, outcome, float(left[outcome].mean()), float(right[outcome].mean()), mean, low, high,
-                       float(np.quantile(diff, 0.05)), float(np.quantile(diff, 0.95)), p_worse, len(seeds))
+                Effect(name, outcome.name, float(before.mean()), float(after.mean()), mean, low, high,
+                       float(np.quantile(diff, 0.05)), float(np.quantile(diff, 0.95)), p_worse, int(measured.sum()))
             )
     return effects
 
 
 def effects_frame(effects: list[Effect]) -> pd.DataFrame:
-    """Effects as a table."""
-    return pd.DataFrame([e.__dict__ for e in effects])
+    """Effects as a table, with each outcome's label and unit."""
+    frame = pd.DataFrame([asdict(e) for e in effects], columns=list(Effect.__dataclass_fields__))
+    frame.insert(2, "label", frame["outcome"].map(lambda name: BY_NAME[name].label if name in BY_NAME else name))
+    frame.insert(3, "unit", frame["outcome"].map(lambda name: BY_NAME[name].unit if name in BY_NAME else ""))
+    return frame
 
 
-def monthly_bands(batch: BatchResult, column: str = "attacks") -> pd.DataFrame:
-    """Per scenario and month: median and 5/95 % quantiles across runs of a monthly series."""
-    frames = []
-    start = dt.date.fromisoformat(str(batch.daily["date"].min())[:10])
-    end = dt.date.fromisoformat(str(batch.daily["date"].max())[:10])
-    for (scenario, seed), events in batch.events.groupby(["scenario", "seed"]) if len(batch.events) else []:
-        series = monthly_series(events, start, end)[column]
-        frames.append(pd.DataFrame({"scenario": scenario, "seed": seed, "month": series.index.astype(str),
-                                    "value": series.to_numpy()}))
-    runs = batch.runs
+def monthly_runs(batch: BatchResult, column: str = "attacks") -> pd.DataFrame:
+    """Per run and calendar month of the period: a monthly count from the run's events (zero when none).
+
+    ``column`` is ``attacks`` (events of the attack kinds) or ``deaths_total`` (all death columns).
+
+    Returns:
+        Columns ``scenario, seed, month`` (``YYYY-MM``) and ``value``.
+    """
+    dates = pd.to_datetime(batch.daily["date"])
+    start, end = dt.date.fromisoformat(str(dates.min())[:10]), dt.date.fromisoformat(str(dates.max())[:10])
     months = [str(m) for m in pd.period_range(start, end, freq="M")]
-    full = pd.MultiIndex.from_product([runs["scenario"].unique(), months], names=["scenario", "month"])
-    values = pd.concat(frames) if frames else pd.DataFrame(columns=["scenario", "seed", "month", "value"])
-    # Runs without events in a month count zero.
-    grid = runs.merge(pd.DataFrame({"month": months}), how="cross").merge(values, how="left",
-                                                                       on=["scenario", "seed", "month"])
-    grid["value"] = grid["value"].fillna(0)
-    bands = grid.groupby(["scenario", "month"])["value"].quantile([0.05, 0.5, 0.95]).unstack()
-    bands.columns = ["low", "median", "high"]
-    return bands.reindex(full).reset_index()
+    events = batch.events
+    if len(events):
+        events = events[(events["date"] >= pd.Timestamp(start)) & (events["date"] <= pd.Timestamp(end))]
+        if column == "attacks":
+            values = events["kind"].isin(ATTACK_KINDS).astype("int64")
+        else:
+            values = events[list(DEATH_COLUMNS)].sum(axis=1)
+        month = events["date"].dt.to_period("M").astype(str)
+        sums = values.groupby([events["scenario"], events["seed"], month]).sum()
+    else:
+        sums = pd.Series(dtype="int64")
+    full = pd.MultiIndex.from_tuples(
+        [(name, seed, m) for name, seed in zip(batch.runs["scenario"], batch.runs["seed"], strict=True)
+         for m in months], names=["scenario", "seed", "month"])
+    return sums.reindex(full, fill_value=0).rename("value").reset_index()
 
 
-def _figure_png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return buffer.getvalue()
+def monthly_summary(batch: BatchResult, column: str = "attacks") -> pd.DataFrame:
+    """Per scenario and month: the mean over runs, its 90 % interval, and the 5-95 % range of single runs.
+
+    The mean's interval is a percentile bootstrap over runs (runs are independent replicates); counts of
+    rare events are mostly zero in a month, so the mean, not the median, shows a scenario's level.
+
+    Returns:
+        Columns ``scenario, month, mean, mean_low, mean_high, runs_low, runs_high, runs``, scenarios
+        in manifest order.
+    """
+    values = monthly_runs(batch, column)
+    grouped = values.groupby(["scenario", "month"], sort=False)["value"]
+    out = mean_intervals(grouped)
+    out["count"] = grouped.count()
+    quantiles = grouped.quantile([0.05, 0.95]).unstack()
+    out["runs_low"], out["runs_high"] = quantiles[0.05], quantiles[0.95]
+    out = out.reset_index()
+    order = {name: i for i, name in enumerate(batch.scenarios)}
+    out = out.sort_values(["scenario", "month"], key=lambda s: s.map(order) if s.name == "scenario" else s)
+    return out.rename(columns={"count": "runs"})[["scenario", "month", "mean", "mean_low", "mean_high", "runs_low",
+                                                  "runs_high", "runs"]].reset_index(drop=True)
 
 
-def band_plot(batch: BatchResult, observed: pd.DataFrame, column: str) -> bytes:
-    """Monthly median and 5–95 % bands per scenario against the observed 2011 series."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    bands = monthly_bands(batch, column)
-    figure, axis = plt.subplots(figsize=(8, 3.6))
-    for scenario, group in bands.groupby("scenario", sort=False):
-        x = np.arange(len(group))
-        line = axis.plot(x, group["median"], label=f"{scenario} (median, 5-95 %)")[0]
-        axis.fill_between(x, group["low"], group["high"], alpha=0.2, color=line.get_color())
-    axis.plot(np.arange(len(observed)), observed[column].to_numpy(), "ko-", label="observed 2011 (seed incidents)")
-    axis.set_xticks(np.arange(len(observed)), [m[-2:] for m in observed.index.astype(str)])
-    axis.set_xlabel("month of 2011")
-    axis.set_ylabel(column.replace("_", " ") + " per month")
-    axis.legend(fontsize=7, loc="upper left")
-    return _figure_png(figure)
+def plausible_seeds(batch: BatchResult, scenario: str) -> set[int]:
+    """Seeds whose run of ``scenario`` keeps open support plausible at mid-period and at the end (the prior's
+    constraint, ``sim.posterior.plausible_support``)."""
+    daily = batch.daily[batch.daily["scenario"] == scenario]
+    keep = set()
+    for seed, run in daily.groupby("seed"):
+        rows = run.reset_index(drop=True)
+        if all(plausible_support(rows.iloc[i]) for i in (len(rows) // 2, len(rows) - 1)):
+            keep.add(int(seed))
+    return keep
 
 
-def forest_plot(effects: list[Effect]) -> bytes:
-    """Mean paired effects with 90 % intervals, one panel per outcome shown."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    shown = ["attacks", "deaths_total", "deaths_security", "radicalised_nov_dec", "detained_uninvolved", "cells_at_end"]
-    frame = effects_frame(effects)
-    frame = frame[frame["outcome"].isin(shown)]
-    figure, axes = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 0.45 * frame["scenario"].nunique() + 1.4),
-                                sharey=True)
-    for axis, outcome in zip(np.atleast_1d(axes), shown, strict=True):
-        part = frame[frame["outcome"] == outcome]
-        y = np.arange(len(part))
-        axis.errorbar(part["effect"], y, xerr=[part["effect"] - part["low"], part["high"] - part["effect"]], fmt="o")
-        axis.axvline(0, color="grey", lw=0.8)
-        axis.set_title(outcome.replace("_", " "), fontsize=8)
-        axis.set_yticks(y, part["scenario"], fontsize=7)
-        axis.tick_params(axis="x", labelsize=7)
-    figure.suptitle("Effect against the baseline (mean paired difference, 90 % interval)", fontsize=9)
-    return _figure_png(figure)
+def prior_effects(prior: BatchResult, baseline: str) -> dict[tuple[str, str], Effect]:
+    """Effects in a batch whose parameters were drawn from the prior (``--parameters prior``), by (scenario,
+    outcome), over the pairs whose baseline run satisfies the prior's plausibility constraint."""
+    table = outcomes_per_run(prior)
+    kept = plausible_seeds(prior, baseline)
+    table = table[table.index.get_level_values("seed").isin(kept)]
+    if table.empty:
+        return {}
+    return {(e.scenario, e.outcome): e for e in compare_outcomes(table, baseline)}
 
 
-def write_report(path: Path, batch: BatchResult, effects: list[Effect], baseline: str, observed: pd.DataFrame) -> None:
-    """A self-contained HTML report (plots embedded), or Markdown with PNGs beside it."""
-    from sim.provenance import atomic_write_text
-
-    path = Path(path)
-    if path.suffix.lower() not in REPORT_FORMATS:
-        raise BatchError(f"{path}: the suffix picks the report's format; expected one of {', '.join(REPORT_FORMATS)}")
-    images = {
-        "attacks per month": band_plot(batch, observed, "attacks"),
-        "deaths per month": band_plot(batch, observed, "deaths_total"),
-        "effects": forest_plot(effects),
-    }
-    frame = effects_frame(effects)
-    table = frame.assign(
-        effect=frame["effect"].round(2),
-        interval=frame.apply(lambda r: f"[{r['low']:.2f}, {r['high']:.2f}]", axis=1),
-        per_seed_5_95=frame.apply(lambda r: f"[{r['spread_low']:.2f}, {r['spread_high']:.2f}]", axis=1),
-        p_worse=frame["p_worse"].map(lambda p: "" if p is None or pd.isna(p) else f"{p:.2f}"),
-        baseline_mean=frame["baseline_mean"].round(2),
-        counterfactual_mean=frame["counterfactual_mean"].round(2),
-    )[["scenario", "outcome", "baseline_mean", "counterfactual_mean", "effect", "interval", "per_seed_5_95", "p_worse",
-       "pairs"]]
-    provenance = batch.manifest.get("provenance", {})
-    intro = (
-        f"Batch `{batch.root}`: scenarios {', '.join(batch.scenarios)}; baseline `{baseline}`; "
-        f"{batch.runs.groupby('scenario').size().min()} paired seeds (common random numbers, first seed "
-        f"{batch.manifest['base_seed']}). Effects are counterfactual minus baseline per seed; the interval is a "
-        f"90 % percentile bootstrap over seeds for the mean effect; per-seed 5-95 % is the spread of single-year "
-        f"effects; p_worse is the share of seeds where the counterfactual is higher (ties half). kazsim "
-        f"{provenance.get('kazsim_version', '?')}, revision {provenance.get('git_revision', '?')}."
-    )
-    if REPORT_FORMATS[path.suffix.lower()] == "markdown":
-        folder = path.with_suffix("")
-        folder = folder.parent / f"{folder.name}_files"
-        folder.mkdir(parents=True, exist_ok=True)
-        parts = [f"# kazsim comparison\n\n{intro}\n"]
-        for title, png in images.items():
-            name = title.replace(" ", "_") + ".png"
-            (folder / name).write_bytes(png)
-            parts.append(f"## {title.capitalize()}\n\n![{title}]({folder.name}/{name})\n")
-        parts.append("## Effects\n\n" + table.to_html(index=False, border=0) + "\n")
-        atomic_write_text(path, "\n".join(parts))
-        return
-    figures = "".join(
-        f"<h2>{title.capitalize()}</h2><img alt='{title}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
-        for title, png in images.items()
-    )
-    html = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>kazsim comparison</title>"
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;"
-        "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}img{max-width:100%}</style>"
-        f"</head><body><h1>kazsim comparison</h1><p>{intro}</p>{figures}<h2>Effects</h2>"
-        f"{table.to_html(index=False, border=0)}</body></html>"
-    )
-    atomic_write_text(path, html)
+def explain(effects: list[Effect], table: pd.DataFrame, batch: BatchResult, baseline: str,
+            prior: BatchResult | None = None, attribute: bool = True) -> list[Effect]:
+    """Effects with the same effect under the prior (when a prior batch is given) and, with ``attribute``,
+    the share of each effect's variance that each drawn parameter explains (``sim.attribution``)."""
+    under_prior = prior_effects(prior, baseline) if prior is not None else {}
+    drawn = batch.parameters if attribute else pd.DataFrame()
+    out = []
+    for effect in effects:
+        shares = pair_attribution(table, drawn, baseline, effect.scenario, effect.outcome)
+        other = under_prior.get((effect.scenario, effect.outcome))
+        out.append(replace(effect, attribution=shares or None,
+                           **({} if other is None else {"prior_effect": other.effect, "prior_low": other.low,
+                                                          "prior_high": other.high})))
+    return out
 
 
-def compare_batch(root: Path | str, baseline: str | None = None) -> tuple[BatchResult, list[Effect], str]:
-    """Load a batch folder and compare every scenario with the baseline (default: the first)."""
+def prior_folder(root: Path | str) -> Path:
+    """Where a batch's companion batch under the prior lives: the sibling folder ``<root>-prior``."""
+    root = Path(root)
+    return root.with_name(root.name + "-prior")
+
+
+def compare_batch(
+    root: Path | str, baseline: str | None = None, progress: Callable[[str], None] | None = None,
+    prior: Path | str | None = None, attribute: bool = True,
+) -> tuple[BatchResult, list[Effect], str]:
+    """Load a batch folder and compare every scenario with the baseline (default: the first).
+
+    Args:
+        root: the batch folder.
+        baseline: the reference scenario's name.
+        progress: called with a description before each stage (reading, outcomes, effects).
+        prior: a batch of the same scenarios and seeds with ``--parameters prior``: each effect is reported
+            under the prior too (what the model assumes before the record is seen).
+        attribute: attribute each effect's variance to the parameters the runs drew.
+    """
+    say = progress or (lambda _: None)
+    say("reading the runs")
     batch = load_batch(root)
     if batch.runs.empty:
         raise BatchError(f"{Path(root) / 'runs'}: no completed runs in this batch folder")
     baseline = baseline or batch.scenarios[0]
-    return batch, compare_outcomes(outcomes_per_run(batch), baseline), baseline
+    if baseline not in batch.scenarios:
+        raise BatchError(f"--baseline {baseline!r} is not a scenario of {root}; it holds {', '.join(batch.scenarios)}")
+    say("computing the outcomes of every run")
+    table = outcomes_per_run(batch)
+    say("bootstrapping the paired effects")
+    effects = compare_outcomes(table, baseline)
+    if prior is not None or attribute:
+        say("effects under the prior" if prior is not None else "attributing the effects' variance")
+        prior_batch = load_batch(prior) if prior is not None else None
+        if prior_batch is not None and baseline not in prior_batch.scenarios:
+            raise BatchError(f"{prior}: its scenarios ({', '.join(prior_batch.scenarios)}) do not include the "
+                             f"baseline {baseline!r}")
+        effects = explain(effects, table, batch, baseline, prior_batch, attribute)
+    return batch, effects, baseline

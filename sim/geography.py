@@ -25,6 +25,8 @@ from sim.data import SEEDS_DIR, ObservedData
 #: centre to region: Aktobe 0.46, Atyrau 0.32, Aktau 0.32, Taraz 0.31 (domain notes §4).
 CENTRE_SHARE = 0.35
 CITY_REGIONS = ("Almaty City", "Astana City")
+#: The oil-producing west (domain notes §5: the Zhanaozen strike, lower trust in the state).
+WESTERN_REGIONS = ("Aktobe Region", "Atyrau Region", "Mangystau Region", "West Kazakhstan Region")
 #: Mesa's ``OrthogonalMooreGrid`` neighbour offsets, in its connection order.
 MOORE_OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 

@@ -78,7 +78,7 @@ class KazakhstanModel(mesa.Model):
         PoliceUnit.create_faces(self, len(world.police))
         self._militant_faces: dict[int, MilitantCell] = {}
         self._faces_shown_for: np.ndarray | None = None
-        n_cells, n_groups = layout.n_cells, len(world.civilians)
+        n_cells = layout.n_cells
         for name in ("sympathisers_by_cell", "recruits_by_cell", "sympathisers_near", "militants_near",
                      "arrest_probability"):
             setattr(world, name, np.zeros(n_cells))
@@ -87,7 +87,10 @@ class KazakhstanModel(mesa.Model):
         world.tip_multiplier = np.ones(n_cells)
         world.raids_allowed = np.zeros(n_cells, dtype=bool)
         world.hardship_today = world.civilians.hardship
-        world.legitimacy_today = np.full(n_groups, params.legitimacy)
+        world.legitimacy_today = world.civilians.legitimacy
+        n_regions = len(layout.regions)
+        world.regional_excitation = np.zeros(n_regions)
+        world.groups_by_region = np.bincount(world.civilians.region, minlength=n_regions)
         refresh_presence(world)
         self.levers = LeverPlan(scenario.levers, world, scenario.period.days)
         self._civilian_rates = as_record(civilian_rates(params))

@@ -1,9 +1,12 @@
-"""Calibrated posteriors: reading a sample of weighted particles, and drawing parameters from it.
+"""Parameter draws: the calibrated posterior for the parameters the record informs, priors for the rest.
 
 A posterior file (``calibration/results/posterior.csv``) has columns ``particle, weight`` and one
-column per calibrated parameter. Batches, ``kazsim run``, comparison and calibration's checks all read
-and draw through this module: a run with seed ``s`` uses the particle :func:`particle_for_seed` gives,
-whatever else is run beside it.
+column per calibrated parameter. Every other registry parameter is uncertain too: it is drawn from
+its prior, uniform on its plausible range (``sim.parameters``), so no behavioural number stays a
+silent point value. Batches, ``kazsim run``, comparison and calibration all draw through this module,
+and every draw is a function of the run's seed alone: a run with seed ``s`` uses the particle
+:func:`particle_for_seed` gives and the prior values :func:`prior_draw` gives, whatever else is run
+beside it. Parameters a scenario states itself (its ``[parameters]`` table or ``--set``) are not drawn.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,9 +28,20 @@ from sim.scenario import Scenario
 from sim.textfiles import UnreadableFileError, read_text, safe_repr
 
 WEIGHT_TOLERANCE = 1e-6
-PARAMETER_MODES = ("posterior", "point", "scenario")
+PARAMETER_MODES = ("posterior", "prior", "point", "scenario")
 #: Mixed with a run's seed to give its posterior draw a random stream the model does not use.
 _DRAW_STREAM = 7919
+#: Mixed with a run's seed and a parameter's name for its prior draw (independent of the registry's order).
+_PRIOR_STREAM = 104729
+
+
+#: Plausible share of the population openly supporting militancy (people in the sympathiser and recruit
+#: stages). Pew (2013) found 10 % of Kyrgyzstan's Muslims saying violence against civilians in defence of
+#: Islam is often or sometimes justified and 3 % in the North Caucasus; open support is a fraction of
+#: such attitudes. The lower bound is the scale of the militant milieu the 2011 prosecutions reveal
+#: (tens to hundreds of people, domain notes §1) times a generous margin.
+MIN_SUPPORT_SHARE = 0.0002
+MAX_SUPPORT_SHARE = 0.03
 
 
 class PosteriorError(DataError):
@@ -122,16 +137,54 @@ def sample_rows(posterior: pd.DataFrame, n: int, rng: np.random.Generator) -> np
     return rng.choice(len(posterior), size=n, replace=True, p=weights / weights.sum())
 
 
+def prior_draw(seed: int, names: Sequence[str] | None = None) -> dict[str, float]:
+    """Registry parameters drawn from their priors (uniform on the plausible range) for a run with ``seed``.
+
+    Each parameter's draw comes from a stream fixed by the seed and the parameter's name, so it does
+    not change when other parameters are added, removed or calibrated. Whole-number parameters are
+    uniform on the whole numbers of their range.
+    """
+    out = {}
+    for name in names if names is not None else [p.name for p in PARAMETERS]:
+        parameter = BY_NAME[name]
+        rng = np.random.default_rng(np.random.SeedSequence([seed, _PRIOR_STREAM, zlib.crc32(name.encode())]))
+        low, high = parameter.plausible
+        if parameter.integer:
+            out[name] = float(int(low) + int(rng.integers(int(high) - int(low) + 1)))
+        else:
+            out[name] = float(low + (high - low) * rng.random())
+    return out
+
+
+def plausible_support(day) -> bool:
+    """Whether the share of people openly supporting militancy on a day (a row of the daily table) is plausible.
+
+    Part of the prior: calibration rejects runs outside it at mid-period and at the end, and comparisons under
+    the prior leave out pairs whose baseline run leaves it (``sim.compare``).
+    """
+    people = (day["quiet"] + day["sympathisers"] + day["recruits"] + day["in_cells"] + day["detained"]
+              + day["imprisoned"] + day["dead"])
+    return bool(MIN_SUPPORT_SHARE <= (day["sympathisers"] + day["recruits"]) / people <= MAX_SUPPORT_SHARE)
+
+
+def stated_parameters(scenario: Scenario) -> set[str]:
+    """The parameters a scenario states itself (its ``[parameters]`` table, ``extends`` chain or ``--set``)."""
+    return set(scenario.parameters.model_fields_set)
+
+
 def parameter_draws(
     scenarios: Sequence[Scenario], seeds: Sequence[int], mode: str
 ) -> tuple[list[dict[str, float]], dict[str, Any]]:
     """Parameter values for each seed, shared by every scenario (common draws).
 
-    ``posterior`` draws seed s's particle with probability equal to its weight from a stream
-    fixed by s alone (:func:`particle_for_seed`), so every scenario's run with seed s uses the
-    same parameter set; ``point`` uses the weighted posterior mean for every seed; ``scenario``
-    uses each scenario's own values. Without a posterior named by the scenarios, every mode is
-    ``scenario``.
+    ``posterior``: the calibrated parameters from seed s's particle (drawn with probability equal to
+    its weight from a stream fixed by s, :func:`particle_for_seed`), every other parameter from its
+    prior (:func:`prior_draw`). ``prior``: every parameter from its prior: what the model assumes
+    before the record is seen. ``point``: the weighted posterior mean for the calibrated parameters
+    and the registry defaults for the rest, for every seed. ``scenario``: each scenario's own values.
+    Parameters a scenario states itself are never drawn (:func:`stated_parameters`; applied by
+    :func:`with_parameters`). Without a posterior named by the scenarios, ``posterior`` and ``point``
+    fall back to ``prior`` and ``scenario``.
 
     Returns:
         Per seed, the parameter values to override, and a description for provenance: the mode,
@@ -140,8 +193,10 @@ def parameter_draws(
     if mode not in PARAMETER_MODES:
         raise DrawError(f"--parameters must be one of {', '.join(PARAMETER_MODES)}, not {mode!r}")
     paths = {s.posterior for s in scenarios}
-    if mode == "scenario" or paths == {None}:
+    if mode == "scenario" or (mode == "point" and paths == {None}):
         return [{} for _ in seeds], {"mode": "scenario"}
+    if mode == "prior" or paths == {None}:
+        return [prior_draw(seed) for seed in seeds], {"mode": "prior"}
     if len(paths) != 1:
         raise DrawError(f"scenarios name different posteriors ({sorted(map(str, paths))}); common draws need one")
     path = Path(paths.pop())
@@ -150,19 +205,28 @@ def parameter_draws(
     names = parameter_names(posterior)
     weights = posterior["weight"].to_numpy()
     if mode == "point":
-        point = {n: float((posterior[n] * weights).sum()) for n in names}
+        point = {p.name: float(p.default) for p in PARAMETERS}
+        point.update({n: float((posterior[n] * weights).sum()) for n in names})
         return [dict(point) for _ in seeds], {"mode": "point", **identity, "values": point}
+    others = [p.name for p in PARAMETERS if p.name not in names]
     chosen = [particle_for_seed(weights, seed) for seed in seeds]
     rows = posterior[names].to_numpy(dtype=float).tolist()
-    draws = [dict(zip(names, rows[i], strict=True)) for i in chosen]
+    draws = [{**prior_draw(seed, others), **dict(zip(names, rows[i], strict=True))}
+             for seed, i in zip(seeds, chosen, strict=True)]
     ids = posterior["particle"].tolist()
     particles = {str(seed): int(ids[i]) for seed, i in zip(seeds, chosen, strict=True)}
-    return draws, {"mode": "posterior", **identity, "particles": particles}
+    return draws, {"mode": "posterior", **identity, "calibrated": names, "particles": particles}
 
 
-def with_parameters(scenario: Scenario, values: dict[str, float]) -> dict[str, Any]:
-    """A scenario's resolved data with some parameter values replaced (integers rounded)."""
+def with_parameters(scenario: Scenario, values: dict[str, float], stated: set[str] | None = None) -> dict[str, Any]:
+    """A scenario's resolved data with drawn parameter values, except those it states itself (integers rounded).
+
+    ``stated`` replaces :func:`stated_parameters` for a scenario rebuilt from resolved data (which states
+    every parameter): a replay passes the set its batch recorded.
+    """
     data = scenario.resolved()
+    stated = stated_parameters(scenario) if stated is None else stated
+    values = {k: v for k, v in values.items() if k not in stated}
     if values:
         integers = {p.name for p in PARAMETERS if p.integer}
         data["parameters"] = {**data["parameters"],

@@ -79,7 +79,11 @@ class World:
         officers_near: per grid cell, patrol officers within vision (with today's multiplier).
         officers_total: officers alive and serving.
         police_layer: the Mesa grid's ``police`` layer (raster), kept equal to ``patrol_officers``.
-        excitation: national attack-hazard multiplier (contagion), 1 at rest.
+        national_excitation: national attack-hazard excitation (contagion), 0 at rest.
+        regional_excitation: per region, attack-hazard excitation (contagion, raids), 0 at rest.
+        grievance_by_region: per region, the mean grievance of its groups under today's pressures.
+        grievance_memory: per region, the running mean of that grievance (``trigger_memory_days``).
+        groups_by_region: per region, its number of civilian groups.
         sweeps_due: sweeps scheduled, by day and region.
         log: the events so far.
         daily: the daily table.
@@ -124,7 +128,11 @@ class World:
     patrol_officers: np.ndarray | None = None
     officers_near: np.ndarray | None = None
     officers_total: int = 0
-    excitation: float = 1.0
+    national_excitation: float = 0.0
+    regional_excitation: np.ndarray | None = None
+    grievance_by_region: np.ndarray | None = None
+    grievance_memory: np.ndarray | None = None
+    groups_by_region: np.ndarray | None = None
     sweeps_due: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     log: EventLog = field(default_factory=EventLog)
 

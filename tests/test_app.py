@@ -9,6 +9,7 @@ except under ``CI=true``, where that is a failure. A screenshot goes to tests/ar
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import re
@@ -167,6 +168,19 @@ def test_every_control_shows_its_value_with_its_unit():
             assert control.unit and text.endswith(control.unit), name
     _, patrols = lever_controls()["patrol_intensity"]
     assert shown_value(patrols, 1.5) == "1.5 × 2011"
+
+
+def test_a_slider_shows_the_unit_its_lever_field_declares_unless_it_words_it_for_the_page():
+    from dataclasses import replace
+
+    from sim.app.controls import _with_unit, lever_controls, policy_unit, shown_value
+
+    for name, (family, control) in lever_controls().items():
+        if control.kind == "slider":
+            assert policy_unit(family, control), name  # every slider's field states its unit (policy(...))
+    _, size = lever_controls()["sweep_size"]
+    bare = _with_unit("sweeps", replace(size, unit=""))
+    assert bare.unit == policy_unit("sweeps", size) == "people" and shown_value(bare, 40) == "40 people"
 
 
 def test_figures_render_for_both_modes():
@@ -496,6 +510,10 @@ def test_a_lever_changed_mid_run_is_marked_and_exported(page, server, tmp_path):
     from sim.run import csv_bytes, simulate
     from sim.scenario import load_scenario
 
+    # People respond to the religion law from law_lead_days before it comes into force: for a response from
+    # the next day (6 January) the law must come into force that many days later.
+    lead = dt.timedelta(days=round(load_scenario("baseline_2011").parameters.law_lead_days))
+    law_date = (dt.date(2011, 1, 6) + lead).isoformat()
     _reset_to(page, "baseline_2011")
     for _ in range(5):
         page.locator(".kazsim-step").first.click()
@@ -503,10 +521,14 @@ def test_a_lever_changed_mid_run_is_marked_and_exported(page, server, tmp_path):
     before = _image_source(page, ".kazsim-timeline-image")
     page.locator(".kazsim-control-sweeps").get_by_role("checkbox").first.click()
     date_field = page.locator(".kazsim-control-law_date input").first
-    date_field.fill("2011-01-06")  # the religion law from the next day on
+    date_field.fill("2011-01-06")  # in force tomorrow: the response would have begun on days already simulated
     date_field.press("Enter")
     page.get_by_text("06 Jan: sweeps off").first.wait_for(state="visible")
-    _wait_for(lambda: "2011-01-06" in page.locator(".kazsim-control-law_date .kazsim-control-value").inner_text())
+    _wait_for(lambda: "days already simulated" in page.locator(".kazsim-message").first.inner_text())
+    date_field.fill(law_date)
+    date_field.press("Enter")
+    _wait_for(lambda: law_date in page.locator(".kazsim-control-law_date .kazsim-control-value").inner_text())
+    _wait_for(lambda: page.locator(".kazsim-message").count() == 0)
     _wait_for(lambda: _image_source(page, ".kazsim-timeline-image") != before)
     for _ in range(3):
         page.locator(".kazsim-step").first.click()
@@ -524,7 +546,7 @@ def test_a_lever_changed_mid_run_is_marked_and_exported(page, server, tmp_path):
     for day in range(8):
         if day == 5:
             same.change("sweeps", False)
-            same.change("law_date", "2011-01-06")
+            same.change("law_date", law_date)
         same.step()
     assert csv_bytes(replay) == csv_bytes(same.sim.daily_frame())
     ARTIFACTS.mkdir(exist_ok=True)

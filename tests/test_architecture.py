@@ -26,11 +26,15 @@ LAYERS = {
     "sim.batch": 5,
     "sim.compare": 5,
     "sim.report": 5,
+    "sim.outcomes": 5,
+    "sim.explore": 5,
+    "sim.discover": 5,
     "sim.cluster": 5,
     "calibration": 5,
     "sim.run": 4,
     "sim.protocol": 4,
     "sim.posterior": 4,
+    "sim.attribution": 4,
     "sim.model": 3,
     "sim.epstein": 3,
     "sim.agents": 2,
@@ -51,6 +55,7 @@ LAYERS = {
     "sim.tomlfile": 1,
     "sim.errors": 1,
     "sim.provenance": 1,
+    "sim.processes": 1,
     "sim": 0,
 }
 

@@ -45,9 +45,11 @@ def test_same_batch_same_contents_on_one_two_workers_and_dask(tmp_path: Path) ->
     run_batch(scenarios, replicates=4, out=tmp_path / "again", workers=1, overrides=QUICK)
     run_batch(scenarios, replicates=4, out=tmp_path / "two", workers=2, overrides=QUICK)
     run_batch(scenarios, replicates=4, out=tmp_path / "dask", workers=2, scheduler="local", overrides=QUICK)
+    run_batch(scenarios, replicates=4, out=tmp_path / "dask-chunks", workers=2, scheduler="local", overrides=QUICK,
+              runs_per_task=3)
     events, daily = contents(tmp_path / "one")
     assert len(events) > 0 and len(daily) == 2 * 4 * 120
-    for other in ("again", "two", "dask"):
+    for other in ("again", "two", "dask", "dask-chunks"):
         other_events, other_daily = contents(tmp_path / other)
         pd.testing.assert_frame_equal(events, other_events)
         pd.testing.assert_frame_equal(daily, other_daily)
@@ -121,8 +123,8 @@ def test_common_random_numbers_narrow_the_effect_interval(tmp_path: Path) -> Non
     paired = {e.outcome: e for e in compare_outcomes(table, "baseline_2011", paired=True)}
     independent = {e.outcome: e for e in compare_outcomes(table, "baseline_2011", paired=False)}
     width = lambda e: e.high - e.low  # noqa: E731
-    assert width(paired["radicalised_nov_dec"]) < width(independent["radicalised_nov_dec"])
-    assert paired["radicalised_nov_dec"].effect < 0
+    assert width(paired["people_sympathising_nov_dec"]) < width(independent["people_sympathising_nov_dec"])
+    assert paired["people_sympathising_nov_dec"].effect < 0
 
 
 def test_compare_reports_missing_or_corrupt_files_with_status_2(tmp_path: Path) -> None:
@@ -155,7 +157,7 @@ def test_compare_report_has_plots_and_effects(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["compare", str(out), "--report", str(report)])
     assert result.exit_code == 0, result.output
     html = report.read_text()
-    assert html.count("data:image/png;base64,") == 3 and "radicalised_nov_dec" in html
+    assert html.count("data:image/png;base64,") == 3 and "Uninvolved people detained in detention sweeps" in html
     markdown = tmp_path / "report.md"
     assert CliRunner().invoke(app, ["compare", str(out), "--report", str(markdown)]).exit_code == 0
     assert len(list((tmp_path / "report_files").glob("*.png"))) == 3
@@ -292,21 +294,25 @@ def test_a_run_that_kills_its_worker_is_tried_three_times_then_recorded_and_the_
     assert attempts.eq(1).all() and len(attempts) == len(specs) - 1, "innocent runs ran once each"
 
 
-def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("runs_per_task", [1, 2], ids=["one run per task", "two runs per task"])
+def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path, runs_per_task: int) -> None:
     import dask
+    import distributed  # noqa: F401  # its defaults first: leaving dask.config.set would otherwise drop them all
 
     import batch_runners
 
     folder = sim.batch.BatchFolder(tmp_path / "b")
     specs = quick_specs(range(2011, 2013))
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        sim.batch.run_dask(specs, 2, "local", folder.save, runner=batch_runners.kill_worker_on_victim)
+        sim.batch.run_dask(specs, 2, "local", folder.save, runner=batch_runners.kill_worker_on_victim,
+                           chunk=runs_per_task)
     state = folder.inspect()
     failed = {(f["scenario"], f["seed"]): f["error"] for f in state.failures}
     assert failed[batch_runners.VICTIM].startswith("KilledWorker: worker process died")
     # Dask also blames a run queued on the dying worker: it fails the same way (retried next time), never silently.
     assert state.complete | set(failed) == {(s.name, s.seed) for s in specs}
     assert all(error.startswith("KilledWorker") for error in failed.values())
+    assert len(failed) < len(specs), "a task of several runs is split, so its innocent runs complete"
 
 
 # --- batches grow -----------------------------------------------------------------------------------------------

@@ -10,9 +10,12 @@ import pytest
 
 from sim.levers import REGISTRY, lever_table
 from sim.model import DAILY_COLUMNS, KazakhstanModel
+from sim.outcomes import OUTCOMES
+from sim.outcomes import markdown as outcomes_markdown
 from sim.parameters import PARAMETERS, markdown_table
 
 ODD = Path(__file__).resolve().parent.parent / "docs" / "ODD.md"
+OUTCOMES_MD = ODD.parent / "outcomes.md"
 START, END = "<!-- parameters:start -->", "<!-- parameters:end -->"
 LEVERS_START, LEVERS_END = "<!-- levers:start -->", "<!-- levers:end -->"
 
@@ -63,3 +66,14 @@ def test_schedule_follows_the_step_method(odd: str) -> None:
     positions = [schedule.find(f"`{name}`") for name in steps]
     assert all(p >= 0 for p in positions), dict(zip(steps, positions, strict=True))
     assert positions == sorted(positions), f"ODD.md §3 names the steps out of order: {steps} at {positions}"
+
+
+def test_outcomes_page_is_the_generated_one() -> None:
+    assert OUTCOMES_MD.read_text(encoding="utf-8") == outcomes_markdown(), (
+        "regenerate with `uv run python -m sim.outcomes > docs/outcomes.md`")
+
+
+def test_every_outcome_has_a_unit_and_a_reason_when_it_has_no_direction() -> None:
+    for outcome in OUTCOMES:
+        assert outcome.unit and outcome.label and outcome.short, outcome.name
+        assert (outcome.worse_if_higher is None) == bool(outcome.no_direction), outcome.name

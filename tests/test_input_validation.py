@@ -69,7 +69,7 @@ def toml_document(tree: dict[str, Any]) -> str:
 
 KNOWN_KEYS = ["name", "seed", "model", "description", "period", "scale", "parameters", "levers", "epstein", "start",
               "end", "people_per_agent", "cell_degrees", "religion_law", "raids", "sweeps", "patrols", "informants",
-              "enabled", "regions", "size", "precision", "ramp_days", "width", "height", "extends", "posterior",
+              "enabled", "regions", "size", "precision", "scope", "width", "height", "extends", "posterior",
               *(p.name for p in PARAMETERS[:12])]
 texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=30)  # TOML cannot hold surrogates
 keys = st.one_of(st.sampled_from(KNOWN_KEYS), texts.filter(bool))
@@ -172,7 +172,7 @@ def test_mutated_scenario_bytes_run_or_fail_clearly(mutation, tmp_path_factory) 
 
 override_keys = st.one_of(
     st.sampled_from(["legitimacy", "seed", "levers.sweeps.enabled", "period.start", "scale.people_per_agent",
-                     "levers.religion_law.ramp_days", "levers.patrols.regions", "epstein.width", "name", "x.y.z"]),
+                     "levers.religion_law.scope", "levers.patrols.regions", "epstein.width", "name", "x.y.z"]),
     texts,
 )
 override_values = st.one_of(texts, scalars.map(toml_value),
@@ -306,7 +306,7 @@ def test_no_lax_coercion(text: str, field: str, expected: str, tmp_path: Path) -
         ("[scale]\npeople_per_agent = 1e15", "scale.people_per_agent"),
         ("[scale]\ncell_degrees = 0.01", "scale.cell_degrees"),
         ("[epstein]\nwidth = 1000000\nheight = 1000000", "epstein.width"),
-        ("[levers.religion_law]\nramp_days = inf", "levers.religion_law.ramp_days"),
+        ("[levers.religion_law]\nscope = inf", "levers.religion_law.scope"),
         ("[levers.raids]\nintel_threshold = nan", "levers.raids.intel_threshold"),
         ("[levers.sweeps]\nsize = 1000000000", "levers.sweeps.size"),
         ("[parameters]\ncell_formation_rate = 1e300", "parameters.cell_formation_rate"),

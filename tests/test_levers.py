@@ -5,16 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
 
 import numpy as np
 import pandas as pd
 import pytest
-from pydantic import Field
 
 from sim import levers
 from sim.levers import REGISTRY, Control, LeverFamily, LeverSettings, is_active
-from sim.levers.base import Reach, phased, schedule
+from sim.levers.base import Reach, phased, policy, schedule
 from sim.model import KazakhstanModel
 from sim.run import simulate
 from sim.scenario import SCENARIOS_DIR, ScenarioError, load_scenario
@@ -30,17 +28,20 @@ def test_each_family_schedule_is_its_daily_values_date_by_date() -> None:
     )
     for name, family in REGISTRY.items():
         lever = scenario.levers.family(name)
-        plan = schedule(family, lever, START, 365)
+        plan = schedule(family, lever, START, 365, scenario.parameters)
         for day in range(0, 365, 7):
             date = START + dt.timedelta(days=day)
             settings = lever.in_force(date)
-            one = family.daily(settings, np.array([np.datetime64(date, "D")]), is_active(settings, date).reshape(1))
+            one = family.daily(settings, np.array([np.datetime64(date, "D")]), is_active(settings, date).reshape(1),
+                               scenario.parameters)
             assert {k: v[day] for k, v in plan.values.items()} == {k: float(v[0]) for k, v in one.items()}, name
     law = scenario.levers.religion_law
     law_start = (law.start - START).days
-    law_plan = schedule(REGISTRY["religion_law"], law, START, 365)
-    assert set(np.flatnonzero(law_plan.changed).tolist()) == {0, *range(law_start, law_start + int(law.ramp_days))}
-    patrol_plan = schedule(REGISTRY["patrols"], scenario.levers.patrols, START, 365)
+    law_plan = schedule(REGISTRY["religion_law"], law, START, 365, scenario.parameters)
+    params = load_scenario("baseline_2011").parameters
+    onset = law_start - int(round(params.law_lead_days))
+    assert set(np.flatnonzero(law_plan.changed).tolist()) == {0, *range(onset, onset + int(params.law_ramp_days))}
+    patrol_plan = schedule(REGISTRY["patrols"], scenario.levers.patrols, START, 365, scenario.parameters)
     assert set(np.flatnonzero(patrol_plan.changed).tolist()) == {0, 59, 90}
 
 
@@ -59,7 +60,7 @@ def test_a_two_phase_raid_policy_acts_as_its_phases_say(tmp_path: Path) -> None:
     assert raids.in_force(dt.date(2011, 9, 30)).intel_threshold == 1.0
     assert raids.in_force(dt.date(2011, 10, 1)).intel_threshold == 0.5
     assert raids.in_force(dt.date(2011, 10, 1)).lethality == 0.9
-    assert raids.in_force(dt.date(2011, 10, 1)).surrender == 0.2  # not named by the phase: unchanged
+    assert raids.in_force(dt.date(2011, 10, 1)).surrender_offer == 1.0  # not named by the phase: unchanged
     model = KazakhstanModel(scenario, rng=3)
     thresholds = {}
     for _ in range(365):
@@ -110,13 +111,17 @@ def test_phases_are_validated(tmp_path: Path) -> None:
 # --- adding a family: one module and one registry line --------------------------------------
 
 class CurfewSettings(LeverSettings):
-    """A test-only family: a night curfew that adds hardship to everyone it reaches."""
+    """A test-only family: a night curfew that adds hardship to everyone it reaches.
 
-    hardship: Annotated[float, Field(ge=0.0, le=1.0)] = Field(0.2, description="hardship added while in force")
+    The scenario says how long the curfew is (a policy descriptor); how much hardship an hour of it
+    causes would be a registry parameter; the toy borrows ``law_hardship_effect`` for it.
+    """
+
+    hours: float = policy(2.0, "curfew hours per night", "hours", ge=0.0, le=12.0)
 
 
-def curfew_daily(curfew: CurfewSettings, dates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
-    return {"hardship": np.where(active, curfew.hardship, 0.0)}
+def curfew_daily(curfew: CurfewSettings, dates: np.ndarray, active: np.ndarray, parameters) -> dict[str, np.ndarray]:
+    return {"hardship": np.where(active, parameters.law_hardship_effect * curfew.hours, 0.0)}
 
 
 def curfew_apply(world, today: Mapping[str, float], reach: Reach) -> None:
@@ -138,9 +143,9 @@ def curfew():
 def test_a_new_family_validates_from_toml_and_acts_on_the_world(curfew, tmp_path: Path) -> None:
     path = tmp_path / "curfew.toml"
     path.write_text(f'extends = "{SCENARIOS_DIR / "baseline_2011.toml"}"\nname = "curfew"\n\n'
-                    '[levers.curfew]\nstart = 2011-03-01\nhardship = 0.3\nregions = ["Atyrau Region"]\n')
+                    '[levers.curfew]\nstart = 2011-03-01\nhours = 3\nregions = ["Atyrau Region"]\n')
     scenario = load_scenario(path, overrides=QUICK)
-    assert scenario.levers.curfew.hardship == 0.3 and scenario.levers.curfew.regions == ["Atyrau Region"]
+    assert scenario.levers.curfew.hours == 3 and scenario.levers.curfew.regions == ["Atyrau Region"]
     model = KazakhstanModel(scenario, rng=1)
     model.run(59)
     atyrau = model.world.civilians.region == model.layout.regions.index("Atyrau Region")
@@ -148,14 +153,14 @@ def test_a_new_family_validates_from_toml_and_acts_on_the_world(curfew, tmp_path
         "religion_law"])
     model.step()  # 1 March: the curfew starts
     added = model.world.hardship_today - model.world.civilians.hardship
-    assert np.allclose(added[atyrau], 0.3) and np.allclose(added[~atyrau], 0.0)
-    path.write_text(path.read_text().replace("hardship = 0.3", "hardship = 3"))
-    with pytest.raises(ScenarioError, match=r"levers\.curfew\.hardship"):
+    assert np.allclose(added[atyrau], 3 * scenario.parameters.law_hardship_effect) and np.allclose(added[~atyrau], 0)
+    path.write_text(path.read_text().replace("hours = 3", "hours = 30"))
+    with pytest.raises(ScenarioError, match=r"levers\.curfew\.hours"):
         load_scenario(path)
     from sim.app.controls import model_params
 
     assert model_params()["curfew"]["label"] == "Curfew"
-    assert "| `curfew.hardship` | 0.2 | [0, 1] |" in levers.lever_table()
+    assert "| `curfew.hours` | hours | 2 | [0, 12] |" in levers.lever_table()
 
 
 def test_an_unknown_family_is_refused_with_a_suggestion(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from sim.events import DEATH_COLUMNS, EVENT_COLUMNS, KINDS, empty_events, normal
 from sim.geography import build_layout
 from sim.mesa_adapter import RegionalGrid
 from sim.model import KazakhstanModel
-from sim.parameters import PARAMETERS
+from sim.parameters import BY_NAME, PARAMETERS
 from sim.run import simulate, write_outputs
 from sim.scenario import build_scenario, load_scenario
 
@@ -132,13 +132,13 @@ def _parameter_strategy():
 
 lever_settings = st.fixed_dictionaries(
     {
-        "religion_law": st.fixed_dictionaries({"enabled": st.booleans(), "hardship_increase": st.floats(0, 1)}),
+        "religion_law": st.fixed_dictionaries({"enabled": st.booleans(), "scope": st.floats(0, 1)}),
         "raids": st.fixed_dictionaries({"enabled": st.booleans(), "lethality": st.floats(0, 1),
-                                         "surrender": st.floats(0, 1), "intel_threshold": st.floats(0.1, 3)}),
+                                         "surrender_offer": st.floats(0, 5), "intel_threshold": st.floats(0.1, 3)}),
         "sweeps": st.fixed_dictionaries({"enabled": st.booleans(), "probability": st.floats(0, 1),
                                           "size": st.integers(0, 300), "precision": st.floats(0, 1)}),
         "patrols": st.fixed_dictionaries({"intensity": st.floats(0, 3)}),
-        "informants": st.fixed_dictionaries({"tip_multiplier": st.floats(0, 5), "legitimacy_gain": st.floats(0, 0.3)}),
+        "informants": st.fixed_dictionaries({"effort": st.floats(0, 5)}),
     }
 )
 
@@ -148,7 +148,8 @@ lever_settings = st.fixed_dictionaries(
 @given(parameters=_parameter_strategy(), levers=lever_settings, seed=st.integers(0, 2**31))
 def test_invariants_under_random_valid_parameters(parameters, levers, seed) -> None:
     # Formation is raised so that cells, attacks, raids and sweeps actually happen.
-    parameters = {**parameters, "cell_formation_rate": parameters["cell_formation_rate"] * 20}
+    formation = min(parameters["cell_formation_rate"] * 20, BY_NAME["cell_formation_rate"].bounds[1])
+    parameters = {**parameters, "cell_formation_rate": formation}
     scenario = build_scenario(
         {"name": "random", "seed": seed, "period": {"start": dt.date(2011, 6, 1), "end": dt.date(2011, 9, 30)},
          "scale": {"people_per_agent": 20000, "cell_degrees": 1.0}, "parameters": parameters, "levers": levers},

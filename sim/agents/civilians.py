@@ -24,7 +24,7 @@ from numba import njit
 
 from sim.agents.core import estimated_arrest_level, grievance
 from sim.faces import Column, PlacedFace
-from sim.geography import total_near
+from sim.geography import WESTERN_REGIONS, total_near
 
 if TYPE_CHECKING:
     from sim.geography import RegionalLayout
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 QUIET, SYMPATHISER, RECRUIT = 0, 1, 2
 STAGE_NAMES = ("quiet", "sympathiser", "recruit")
-WEST = ("Aktobe Region", "Atyrau Region", "Mangystau Region", "West Kazakhstan Region")
 
 
 @dataclass(eq=False)
@@ -45,6 +44,7 @@ class CivilianGroups:
         starts: the groups of grid cell c are ``starts[c]:starts[c + 1]``.
         region: region index.
         hardship: H in [0, 1].
+        legitimacy: L each group grants the state before levers act (lower in the west).
         risk_aversion: R in [0, 1].
         religiosity: exposure to the religion law, in [0, 1].
         inform_propensity: readiness to pass tips to police, in [0, 1].
@@ -64,6 +64,7 @@ class CivilianGroups:
     starts: np.ndarray
     region: np.ndarray
     hardship: np.ndarray
+    legitimacy: np.ndarray
     risk_aversion: np.ndarray
     religiosity: np.ndarray
     inform_propensity: np.ndarray
@@ -127,8 +128,9 @@ def create_groups(
     cell = np.sort(layout.place_by_population(rng, per_region)).astype(np.int32)
     n = len(cell)
     region = layout.cell_region[cell].astype(np.int64)
-    west = np.isin(np.asarray(layout.regions)[region], WEST)
+    west = np.isin(np.asarray(layout.regions)[region], WESTERN_REGIONS)
     hardship = np.clip(rng.random(n) + parameters.hardship_shift_west * west, 0.0, 1.0)
+    legitimacy = np.clip(parameters.legitimacy - parameters.legitimacy_gap_west * west, 0.0, 1.0)
     mean, concentration = parameters.religiosity_mean, parameters.religiosity_concentration
     religiosity = rng.beta(max(mean * concentration, 1e-3), max((1 - mean) * concentration, 1e-3), size=n)
     inform = np.clip(rng.random(n) * 2 * parameters.inform_propensity_mean, 0.0, 1.0)
@@ -139,6 +141,7 @@ def create_groups(
         starts=np.searchsorted(cell, np.arange(layout.n_cells + 1)).astype(np.int64),
         region=region,
         hardship=hardship,
+        legitimacy=legitimacy,
         risk_aversion=rng.random(n),
         religiosity=religiosity,
         inform_propensity=inform,
@@ -308,20 +311,24 @@ def civilian_day(
 def _total(contributions: dict[str, np.ndarray]) -> np.ndarray | float:
     if len(contributions) == 1:  # the usual case: no addition, no new array
         return next(iter(contributions.values()))
-    total: np.ndarray | float = 0.0
-    for values in contributions.values():
-        total = total + values
-    return total
+    return sum(contributions.values(), 0.0)
 
 
 def perceive(world: World) -> None:
-    """Today's hardship and legitimacy of every group, from the pressures levers put on them (§7.1)."""
+    """Today's hardship and legitimacy of every group, from the pressures levers put on them (§7.1).
+
+    Also each region's mean grievance G = H (1 - L) under today's pressures (backlash aside), which
+    militant cells watch for sudden rises (the trigger of §7.10).
+    """
     groups = world.civilians
     world.hardship_today = groups.hardship + _total(world.hardship_pressure)
-    legitimacy = world.params.legitimacy + _total(world.legitimacy_gain) - _total(world.legitimacy_loss)
+    legitimacy = groups.legitimacy + _total(world.legitimacy_gain) - _total(world.legitimacy_loss)
     world.legitimacy_today = np.clip(legitimacy, 0.0, 1.0)
     groups.changed_cells[:] = True
     world.pressures_changed = False
+    grievance_sum = np.bincount(groups.region, weights=np.minimum(world.hardship_today, 1.0) *
+                                (1.0 - world.legitimacy_today), minlength=len(world.layout.regions))
+    world.grievance_by_region = grievance_sum / np.maximum(world.groups_by_region, 1)
 
 
 def civilians_decide(world: World, rates: np.ndarray, skip_unchanged: bool = True) -> None:

@@ -116,6 +116,10 @@ class MilitantRates(NamedTuple):
     deterrence: float
     attack_cost: float
     excitation_decay: float
+    trigger_strength: float
+    trigger_memory_days: float
+    contagion_jump_local: float
+    contagion_jump_national: float
 
 
 def militant_rates(p, people_per_agent: int) -> MilitantRates:
@@ -130,6 +134,10 @@ def militant_rates(p, people_per_agent: int) -> MilitantRates:
         deterrence=float(p.deterrence),
         attack_cost=float(p.attack_cost),
         excitation_decay=float(np.exp(-1.0 / p.contagion_decay_days)),
+        trigger_strength=float(p.trigger_strength),
+        trigger_memory_days=float(p.trigger_memory_days),
+        contagion_jump_local=float(p.contagion_jump_local),
+        contagion_jump_national=float(p.contagion_jump_national),
     )
 
 
@@ -137,6 +145,7 @@ def militant_rates(p, people_per_agent: int) -> MilitantRates:
 def cells_day(
     living: np.ndarray,
     home: np.ndarray,
+    region: np.ndarray,
     members: np.ndarray,
     leader: np.ndarray,
     capability: np.ndarray,
@@ -147,12 +156,17 @@ def cells_day(
     indptr: np.ndarray,
     indices: np.ndarray,
     rates: np.ndarray,
-    excitation: float,
+    national_excitation: float,
+    regional_excitation: np.ndarray,
+    shock_by_region: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The day's draws for militant cells: formations, recruitment, capability and attacks.
 
-    Capability grows in place with the members at the start of the day. ``rates`` is
-    :class:`MilitantRates` as a record (``as_record``).
+    Capability grows in place with the members at the start of the day. A capable cell attacks
+    with the daily hazard ``attack_rate`` × contagion × deterrence × trigger (§7.10): contagion is
+    max(0, 1 + national + regional excitation), deterrence exp(-deterrence × police per 1000 people
+    within vision), trigger 1 + ``trigger_strength`` × the recent rise of its region's mean grievance
+    (in units of 0.01, ``shock_by_region``). ``rates`` is :class:`MilitantRates` as a record (``as_record``).
 
     Returns:
         The home grid cells of the militant cells to found today, the recruits each living cell
@@ -175,7 +189,9 @@ def cells_day(
         gain = 1.0 if leader[militant] else r.leaderless_factor
         capability[militant] += r.resource_gain * gain * members[militant]
         police_per_1000 = officers_near[grid_cell] / people_near[grid_cell] * 1000.0
-        hazard = r.attack_rate * excitation * np.exp(-r.deterrence * police_per_1000)
+        contagion = max(0.0, 1.0 + national_excitation + regional_excitation[region[militant]])
+        trigger = 1.0 + r.trigger_strength * shock_by_region[region[militant]]
+        hazard = r.attack_rate * contagion * trigger * np.exp(-r.deterrence * police_per_1000)
         draw = np.random.random()
         attacks[k] = capability[militant] >= r.attack_cost and members[militant] > 0 and draw < hazard
     return new_homes, recruit_counts, attacks
@@ -243,9 +259,11 @@ def militants_act(world: World, rates: MilitantRates, record: np.ndarray) -> lis
     """
     militants, neighbourhood = world.militants, world.neighbourhood
     living = militants.living
+    shock = grievance_shock(world, rates)
     new_homes, recruit_counts, attacks = cells_day(
         living,
         militants.home,
+        militants.region,
         militants.members,
         militants.leader,
         militants.capability,
@@ -256,7 +274,9 @@ def militants_act(world: World, rates: MilitantRates, record: np.ndarray) -> lis
         neighbourhood.indptr,
         neighbourhood.indices,
         record,
-        world.excitation,
+        world.national_excitation,
+        world.regional_excitation,
+        shock,
     )
     for home in new_homes.tolist():
         found_cell(world, home)
@@ -267,12 +287,27 @@ def militants_act(world: World, rates: MilitantRates, record: np.ndarray) -> lis
         for militant in militants.living[militants.members[militants.living] > world.params.split_size].tolist():
             split(world, militant)
     # Today's hazards were drawn before any attack, so today's jumps act from tomorrow, after one decay.
-    world.excitation = 1.0 + (world.excitation - 1.0) * rates.excitation_decay
+    world.national_excitation *= rates.excitation_decay
+    world.regional_excitation *= rates.excitation_decay
     return today
 
 
+def grievance_shock(world: World, rates: MilitantRates) -> np.ndarray:
+    """Per region, how far mean grievance has risen above its running mean, in units of 0.01 (§7.10).
+
+    The running mean follows grievance with time scale ``trigger_memory_days``, so a sudden rise (a
+    law coming into force) counts for weeks, a lasting level not at all.
+    """
+    current = world.grievance_by_region
+    if world.grievance_memory is None:
+        world.grievance_memory = current.copy()
+    shock = np.maximum(current - world.grievance_memory, 0.0) / 0.01
+    world.grievance_memory = world.grievance_memory + (current - world.grievance_memory) / rates.trigger_memory_days
+    return shock
+
+
 def found_cell(world: World, home: int) -> None:
-    """A new militant militant of ``initial_members`` forms from the sympathisers of grid militant ``home``."""
+    """A new militant cell of ``initial_members`` forms from the sympathisers of grid cell ``home``."""
     groups = world.civilians
     here = groups.in_grid_cell(home)
     candidates = here[(groups.stage[here] != QUIET) & (groups.free[here] > 0)]
@@ -299,7 +334,7 @@ def recruit(world: World, militant: int, count: int) -> None:
 
 
 def split(world: World, militant: int) -> None:
-    """Half the members leave to found a leaderless militant militant nearby, taking half the capability."""
+    """Half the members leave to found a leaderless militant cell nearby, taking half the capability."""
     militants, rng = world.militants, world.streams.militants
     leaving = militants.remove_members(militant, int(militants.members[militant]) // 2, rng)
     new_home = int(rng.choice(world.neighbourhood.of(int(militants.home[militant]))))
@@ -319,7 +354,8 @@ def attack(world: World, militant: int) -> Attack:
     world.civilians.move(militants.remove_members(militant, outcome.deaths_militant, rng), "in_cells", "dead")
     militants.capability[militant] = max(0.0, militants.capability[militant] - p.attack_cost)
     militants.intel[militant] += p.attack_intel
-    world.excitation += p.contagion_jump
+    world.national_excitation += p.contagion_jump_national
+    world.regional_excitation[militants.region[militant]] += p.contagion_jump_local
     log_incident(world, home, "militant", outcome.kind, security=security, civilian=civilian,
                  militant=outcome.deaths_militant, injured=outcome.injured)
     world.daily.add("attacks", 1)

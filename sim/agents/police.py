@@ -247,7 +247,7 @@ def respond_to_attack(world: World, attack: Attack) -> None:
 
 
 def investigate_and_act(world: World, rates: np.ndarray) -> None:
-    """Update intelligence on every living militant militant, then raid or arrest in id order."""
+    """Update intelligence on every living militant cell, then raid or arrest in id order."""
     militants, groups, neighbourhood = world.militants, world.civilians, world.neighbourhood
     living = militants.living
     if len(living) == 0:
@@ -264,7 +264,7 @@ def investigate_and_act(world: World, rates: np.ndarray) -> None:
 
 
 def raid(world: World, militant: int) -> None:
-    """Special forces raid militant militant ``militant`` (§7.14): it surrenders, or members are killed or arrested."""
+    """Special forces raid militant cell ``militant`` (§7.14): it surrenders, or members are killed or arrested."""
     militants, rng, policy = world.militants, world.streams.police, world.raid_policy
     members = int(militants.members[militant])
     if rng.random() < policy.surrender:
@@ -279,13 +279,14 @@ def raid(world: World, militant: int) -> None:
     world.civilians.move(removed[killed:], "in_cells", "imprisoned")
     militants.leader[militant] = False
     log_incident(world, home, "state", "raid", security=security, militant=killed, arrests=members - killed)
+    world.regional_excitation[militants.region[militant]] += world.params.raid_retaliation
     world.daily.add("raids", 1)
     world.daily.add("arrested", members - killed)
     militants.dissolve_if_empty(militant)
 
 
 def targeted_arrests(world: World, militant: int) -> None:
-    """Police arrest some members of militant militant ``militant`` they know of (§7.15)."""
+    """Police arrest some members of militant cell ``militant`` they know of (§7.15)."""
     militants, rng = world.militants, world.streams.police
     count = int(rng.binomial(int(militants.members[militant]), world.params.targeted_arrest_share))
     if count == 0:

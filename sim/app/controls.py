@@ -9,24 +9,54 @@ evaluated, parsed as code or deserialised.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import math
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from sim.errors import KazsimInputError
 from sim.levers import REGISTRY, Control
-from sim.scenario import SCENARIOS_DIR, Scenario, ScenarioError, build_scenario, load_scenario
+from sim.scenario import (
+    SCENARIOS_DIR,
+    Scenario,
+    ScenarioError,
+    build_scenario,
+    load_scenario,
+    scenario_from_resolved,
+)
 
 SCENARIO_NAMES: tuple[str, ...] = tuple(sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml")))
 DEFAULT_SCENARIO = "baseline_2011"
+#: Names a JSON file holding a resolved scenario (written by ``kazsim demo --from``): the page offers it and opens
+#: with it, parameters and seed included.
+STORED_SCENARIO_VARIABLE = "KAZSIM_DEMO_RESOLVED"
 DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 SEED_PATTERN = re.compile(r"\d{1,9}")
 
 
 def lever_controls() -> dict[str, tuple[str, Control]]:
-    """Every lever control of the registry by name, with the family it belongs to."""
-    return {control.name: (family.name, control) for family in REGISTRY.values() for control in family.controls}
+    """Every lever control of the registry by name, with the family it belongs to.
+
+    A slider whose family gives it no unit of its own shows the unit its field declares (``policy_unit``).
+    """
+    return {control.name: (family.name, _with_unit(family.name, control)) for family in REGISTRY.values()
+            for control in family.controls}
+
+
+def policy_unit(family: str, control: Control) -> str:
+    """The unit the lever field of ``control`` declares (``sim.levers.base.policy``), or ``""``."""
+    extra = REGISTRY[family].settings.model_fields[control.field].json_schema_extra
+    return str(extra.get("policy_unit", "")) if isinstance(extra, dict) else ""
+
+
+def _with_unit(family: str, control: Control) -> Control:
+    if control.kind != "slider" or control.unit:
+        return control
+    return replace(control, unit=policy_unit(family, control))
 
 
 def field_value(settings: Any, control: Control) -> Any:
@@ -40,19 +70,46 @@ def is_integer_field(family: str, control: Control) -> bool:
     return REGISTRY[family].settings.model_fields[control.field].annotation is int
 
 
+@functools.cache
+def stored_scenario() -> Scenario | None:
+    """The resolved scenario ``KAZSIM_DEMO_RESOLVED`` names (a replayed run), or None; read once per process."""
+    path = os.environ.get(STORED_SCENARIO_VARIABLE)
+    if not path:
+        return None
+    try:
+        return scenario_from_resolved(json.loads(Path(path).read_text(encoding="utf-8")), path)
+    except (OSError, ValueError, KazsimInputError):
+        return None
+
+
+def scenario_names() -> tuple[str, ...]:
+    """The scenarios the page offers: the files of ``scenarios/``, and the stored scenario if there is one."""
+    stored = stored_scenario()
+    return SCENARIO_NAMES + ((stored.name,) if stored is not None and stored.name not in SCENARIO_NAMES else ())
+
+
+def base_scenario(name: str) -> Scenario:
+    """A scenario the page offers, before its controls are applied."""
+    stored = stored_scenario()
+    return stored if stored is not None and name == stored.name else load_scenario(name)
+
+
 def initial_scenario() -> str:
-    """The scenario the page opens with (``kazsim demo SCENARIO`` sets ``KAZSIM_DEMO_SCENARIO``)."""
+    """The scenario the page opens with: the stored one, else ``KAZSIM_DEMO_SCENARIO`` (``kazsim demo SCENARIO``)."""
+    stored = stored_scenario()
+    if stored is not None:
+        return stored.name
     name = os.environ.get("KAZSIM_DEMO_SCENARIO", DEFAULT_SCENARIO)
     return name if name in SCENARIO_NAMES else DEFAULT_SCENARIO
 
 
 def model_params(scenario: str | None = None) -> dict[str, dict]:
-    """The lever controls, each starting at the scenario file's own value, by control name.
+    """The lever controls, each starting at the scenario's own value, by control name.
 
     Each is ``{"type": Checkbox | SliderInt | SliderFloat | InputText, "value", "label", "unit", "family",
     "field"}``, sliders with ``min``, ``max`` and ``step``.
     """
-    spec = load_scenario(scenario or initial_scenario())
+    spec = base_scenario(scenario or initial_scenario())
     params: dict[str, dict] = {}
     for name, (family, control) in lever_controls().items():
         common = {"value": field_value(spec.levers.family(family), control), "label": control.label,
@@ -142,12 +199,16 @@ def _control_value(control: Control, value: Any, integer: bool, path, field: str
 
 
 def scenario_from_controls(scenario: Any, controls: dict[str, Any], seed: Any = "") -> Scenario:
-    """Validate the page's values into a scenario (the file's, with each given control's value); raises
-    :class:`ScenarioError` on a bad one."""
-    if not isinstance(scenario, str) or scenario not in SCENARIO_NAMES:
+    """Validate the page's values into a scenario (the scenario's own, with each given control's value).
+
+    Raises:
+        ScenarioError: an unknown scenario, or a bad control value or seed.
+    """
+    if not isinstance(scenario, str) or scenario not in scenario_names():
         raise ScenarioError(SCENARIOS_DIR, "scenario", f"unknown scenario {str(scenario)[:80]!r}")
-    base = load_scenario(scenario)
-    path = SCENARIOS_DIR / f"{scenario}.toml"
+    base = base_scenario(scenario)
+    path = SCENARIOS_DIR / f"{scenario}.toml" if scenario in SCENARIO_NAMES else Path(
+        os.environ.get(STORED_SCENARIO_VARIABLE, scenario))
     data = base.model_dump()
     for name, value in controls.items():
         family, change = validated_change(name, value, path)

@@ -8,11 +8,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sim.app.controls import DEFAULT_SCENARIO, SCENARIO_NAMES, scenario_from_controls, validated_change
+from sim.app.controls import (
+    DEFAULT_SCENARIO,
+    base_scenario,
+    scenario_from_controls,
+    scenario_names,
+    validated_change,
+)
 from sim.errors import KazsimInputError
 from sim.protocol import SimulationModel
 from sim.run import build_model
-from sim.scenario import SCENARIOS_DIR, Scenario, ScenarioError, load_scenario
+from sim.scenario import SCENARIOS_DIR, Scenario, ScenarioError
 
 
 class LiveModel:
@@ -27,7 +33,7 @@ class LiveModel:
         """Build the model the controls describe.
 
         Args:
-            scenario_name: a scenario of ``scenarios/``.
+            scenario_name: a scenario the page offers (``sim.app.controls.scenario_names``).
             seed: the seed as typed (blank: the scenario's).
             flash_days: incidents of the last days to highlight on the map.
             controls: lever control values by name (``sim.app.controls``), replacing the file's.
@@ -36,10 +42,10 @@ class LiveModel:
         try:
             spec = scenario_from_controls(scenario_name, controls, seed)
         except KazsimInputError as error:
-            fallback = scenario_name if isinstance(scenario_name, str) and scenario_name in SCENARIO_NAMES \
+            fallback = scenario_name if isinstance(scenario_name, str) and scenario_name in scenario_names() \
                 else DEFAULT_SCENARIO
             self.input_error = f"{error}. Running {fallback} with the file's own values."
-            spec = load_scenario(fallback)
+            spec = base_scenario(fallback)
         try:
             self.flash_days = max(1, min(366, int(flash_days)))
         except (TypeError, ValueError, OverflowError):

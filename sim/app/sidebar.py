@@ -14,7 +14,7 @@ from typing import Any
 
 import solara
 
-from sim.app.controls import SCENARIO_NAMES, lever_controls, model_params, shown_value
+from sim.app.controls import lever_controls, model_params, scenario_names, shown_value
 from sim.app.session import SPEEDS, Frame, Session
 
 
@@ -96,7 +96,7 @@ def Sidebar(session: Session):
 
     with solara.Div(classes=["kazsim-sidebar"]):
         solara.HTML("h2", "kazsim · Kazakhstan 2011")
-        solara.Select("Scenario", values=list(SCENARIO_NAMES), value=setup.scenario,
+        solara.Select("Scenario", values=list(scenario_names()), value=setup.scenario,
                       on_value=lambda name: reset(scenario=name))
         solara.ToggleButtonsSingle(value="Side by side" if two else "One world",
                                    values=["One world", "Side by side"],
@@ -107,14 +107,16 @@ def Sidebar(session: Session):
         solara.InputText("Seed (blank: the scenario's)", value=seed, on_value=set_seed, continuous_update=True)
         solara.Button("Reset: start again", on_click=lambda: reset(controls=controls),
                       color="primary", outlined=True, classes=["kazsim-reset"])
-        if message:
-            solara.Error(message, classes=["kazsim-input-error", "kazsim-message"])
+        with solara.Div(classes=["kazsim-message-slot"]):  # a message coming or going moves no other control
+            if message:
+                solara.Error(message, classes=["kazsim-input-error", "kazsim-message"])
         heading = "Levers of world B (from the next day)" if two else "Levers (from the next day)"
         solara.HTML("h3", heading)
         if model != "national":
             solara.Text("This model has no policy levers.")
         for name, spec in params.items():
-            LeverControl(session, name, spec, controls.get(name, spec["value"]), disabled=model != "national")
+            LeverControl(session, name, spec, controls.get(name, spec["value"]),
+                         disabled=model != "national").key(f"lever-{name}")
         if changes:
             solara.HTML("h3", "Policy changes in this run")
             solara.HTML("ul", "".join(f"<li>{escape(line)}</li>" for line in changes), classes=["kazsim-changes"])

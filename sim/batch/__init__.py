@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from sim.batch.executors import failed, run_dask, run_one, run_processes
 from sim.batch.plan import (
@@ -47,7 +48,14 @@ from sim.batch.plan import (
 )
 from sim.batch.reader import REDO_HINT, BatchResult, load_batch, load_complete
 from sim.batch.store import BatchFolder, FolderProblem, FolderState, read_manifest
-from sim.posterior import PARAMETER_MODES, DrawError, parameter_draws, particle_for_seed, with_parameters
+from sim.posterior import (
+    PARAMETER_MODES,
+    DrawError,
+    parameter_draws,
+    particle_for_seed,
+    stated_parameters,
+    with_parameters,
+)
 from sim.provenance import provenance, remove_abandoned_temporaries
 from sim.scenario import Scenario, load_scenario
 
@@ -74,6 +82,9 @@ def run_batch(
     progress: Callable[[BatchProgress], None] | None = None,
     parameters: str = "posterior",
     warn: Callable[[str], None] | None = None,
+    runs_per_task: int | None = None,
+    manifest_extra: dict[str, Any] | None = None,
+    fixed_parameters: Collection[str] = (),
 ) -> BatchResult:
     """Run (or resume, or grow) a batch and return its results.
 
@@ -97,6 +108,10 @@ def run_batch(
             ``scenario`` (the scenario files' own values). Without a posterior: ``scenario``.
         warn: called with a line for every damaged file (its run is redone) and foreign file
             (ignored) in the folder; by default a :class:`BatchFolderWarning`.
+        runs_per_task: runs in one Dask task (default: about four tasks per worker thread, at most
+            ``MAX_RUNS_PER_TASK``); results do not depend on it.
+        manifest_extra: more top-level fields for the manifest (an exploration's design record).
+        fixed_parameters: parameters the draws leave at the scenarios' values (an exploration's varied ones).
 
     Returns:
         The whole batch's results (including runs from earlier invocations).
@@ -125,18 +140,21 @@ def run_batch(
         "replicates": replicates,
         "seeds": seeds,
         "parameters": draw_info,
-        "scenarios": {s.name: {"digest": digest({**s.resolved(), "draws": identity}), "resolved": s.resolved()}
+        "scenarios": {s.name: {"digest": digest({**s.resolved(), "draws": identity}), "resolved": s.resolved(),
+                               "stated_parameters": sorted(stated_parameters(s))}
                       for s in loaded},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "provenance": provenance(),
+        **(manifest_extra or {}),
     })
     remove_abandoned_temporaries(folder.root)
     state = folder.inspect(manifest["scenarios"])
     for problem in state.problems:
         warn(f"{problem}; running it again" if problem.run is not None else str(problem))
     particles = draw_info.get("particles", {})
+    draws = [{k: v for k, v in values.items() if k not in fixed_parameters} for values in draws]
     specs = [
-        RunSpec(with_parameters(s, values), seed, particles.get(str(seed)))
+        RunSpec(with_parameters(s, values), seed, particles.get(str(seed)), values or None)
         for seed, values in zip(seeds, draws, strict=True)
         for s in loaded
         if (s.name, seed) not in state.complete
@@ -160,6 +178,6 @@ def run_batch(
     elif specs and scheduler is None:
         run_processes(specs, workers, record)
     elif specs:
-        run_dask(specs, workers, scheduler, record)
+        run_dask(specs, workers, scheduler, record, chunk=runs_per_task)
     return load_complete(folder.root, names, seeds)
 

@@ -36,7 +36,7 @@ from sim.scenario import scenario_from_resolved
 _READY = "ready"
 
 
-def _parquet(frame: pd.DataFrame, metadata: dict[str, str]) -> bytes:
+def parquet_bytes(frame: pd.DataFrame, metadata: dict[str, object]) -> bytes:
     """A table as Parquet bytes, its provenance in the schema metadata (nothing time-dependent)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"kazsim": json.dumps(metadata).encode()})
@@ -60,11 +60,12 @@ def run_one(spec: RunSpec) -> RunOutcome:
         return RunOutcome(
             name=spec.name,
             seed=spec.seed,
-            events=_parquet(events, metadata),
-            daily=_parquet(daily, metadata),
+            events=parquet_bytes(events, metadata),
+            daily=parquet_bytes(daily, metadata),
             totals={k: int(v) for k, v in totals(result.events).items()},
             seconds=time.perf_counter() - start,
             particle=spec.particle,
+            draw=spec.draw,
         )
     except Exception as error:
         return RunOutcome(
@@ -74,12 +75,14 @@ def run_one(spec: RunSpec) -> RunOutcome:
             error=f"{type(error).__name__}: {error}",
             trace=traceback.format_exc(),
             particle=spec.particle,
+            draw=spec.draw,
         )
 
 
 def failed(spec: RunSpec, error: str, trace: str | None = None) -> RunOutcome:
     """The outcome of a run that produced no result (its worker died, or the executor failed it)."""
-    return RunOutcome(name=spec.name, seed=spec.seed, error=error, trace=trace, particle=spec.particle)
+    return RunOutcome(name=spec.name, seed=spec.seed, error=error, trace=trace, particle=spec.particle,
+                      draw=spec.draw)
 
 
 def _exit_description(code: int | None) -> str:
@@ -254,6 +257,20 @@ def run_processes(
         _stop_workers(pool, graceful)
 
 
+#: Most runs one Dask task carries: enough to spread the scheduler's per-task cost, few enough to balance the load.
+MAX_RUNS_PER_TASK = 8
+
+
+def runs_per_task(runs: int, threads: int) -> int:
+    """Runs per Dask task: about four tasks per worker thread, at most ``MAX_RUNS_PER_TASK`` runs each."""
+    return max(1, min(MAX_RUNS_PER_TASK, runs // max(1, 4 * threads)))
+
+
+def run_chunk(specs: list[RunSpec], runner: Callable[[RunSpec], RunOutcome] = run_one) -> list[RunOutcome]:
+    """Run several specs in order in one task (one worker process): what a Dask task does."""
+    return [runner(spec) for spec in specs]
+
+
 def _killed_worker_reason(error: Exception) -> str:
     """The error recorded for a run Dask gave up on because its workers kept dying."""
     return (f"KilledWorker: worker process died on every try running this run (killed by a signal, e.g. the "
@@ -262,42 +279,50 @@ def _killed_worker_reason(error: Exception) -> str:
 
 def run_dask(
     specs: list[RunSpec], workers: int, scheduler: str, on_outcome: Callable[[RunOutcome], None],
-    runner: Callable[[RunSpec], RunOutcome] = run_one,
+    runner: Callable[[RunSpec], RunOutcome] = run_one, chunk: int | None = None,
 ) -> None:
     """Run on a Dask cluster: ``local`` starts a loopback LocalCluster, else connect to an address.
 
-    A run whose task fails on the cluster (its workers died ``distributed.scheduler.allowed-failures``
-    + 1 times: ``KilledWorker``, or any other error) is recorded as failed; the batch goes on. Dask
-    counts a death against every task on the dying worker, including one queued behind the culprit,
-    so a run can rarely be recorded as failed with it; the next batch invocation retries it.
+    Several runs go in one task (``chunk`` of them; by default :func:`runs_per_task`): a task costs the
+    scheduler and the network a round trip whatever it does, as much as a short run. A task that fails on
+    the cluster (its workers died ``distributed.scheduler.allowed-failures`` + 1 times: ``KilledWorker``, or
+    any other error) is split into one task per run, so that the failure is charged to the run that caused
+    it; a one-run task that fails is recorded as failed, and the batch goes on. Dask counts a death against
+    every task on the dying worker, including one queued behind the culprit, so a run can rarely be recorded
+    as failed with it; the next batch invocation retries it.
     """
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
     with dask_client(scheduler, workers, BatchError) as client:
-        slots = max(2 * sum(client.nthreads().values()), 2)
-        queue = deque(specs)
-        spec_of: dict[str, RunSpec] = {}
+        threads = max(sum(client.nthreads().values()), 1)
+        size = chunk or runs_per_task(len(specs), threads)
+        queue: deque[list[RunSpec]] = deque(specs[i:i + size] for i in range(0, len(specs), size))
+        chunk_of: dict[str, list[RunSpec]] = {}
         running = as_completed()
 
         def submit() -> None:
-            spec = queue.popleft()
-            future = client.submit(runner, spec, pure=False)
-            spec_of[future.key] = spec
+            part = queue.popleft()
+            future = client.submit(run_chunk, part, runner, pure=False)
+            chunk_of[future.key] = part
             running.add(future)
 
-        while queue and running.count() < slots:
+        while queue and running.count() < 2 * threads:
             submit()
         for future in running:
-            spec = spec_of.pop(future.key)
+            part = chunk_of.pop(future.key)
             try:
-                outcome = future.result()
-            except KilledWorker as error:
-                outcome = failed(spec, _killed_worker_reason(error))
+                outcomes = future.result()
             except Exception as error:
-                outcome = failed(spec, f"{type(error).__name__}: {error}", traceback.format_exc())
-            on_outcome(outcome)
+                if len(part) > 1:  # split: each run is tried alone, so a failure is charged to its run
+                    queue.extendleft([spec] for spec in reversed(part))
+                    outcomes = []
+                elif isinstance(error, KilledWorker):
+                    outcomes = [failed(part[0], _killed_worker_reason(error))]
+                else:
+                    outcomes = [failed(part[0], f"{type(error).__name__}: {error}", traceback.format_exc())]
+            for outcome in outcomes:
+                on_outcome(outcome)
             future.release()
-            if queue:
+            while queue and running.count() < 2 * threads:
                 submit()
-

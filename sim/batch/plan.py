@@ -43,11 +43,16 @@ class BatchFolderWarning(UserWarning):
 
 @dataclass(frozen=True)
 class RunSpec:
-    """What a worker receives: the scenario as plain data, and a seed."""
+    """What a worker receives: the scenario as plain data (parameter draw applied), and a seed.
+
+    ``particle`` and ``draw`` say where the parameters came from: the posterior particle and the
+    values that replaced the scenario's own; both are stored in the run's record, for replay.
+    """
 
     scenario: dict[str, Any]
     seed: int
     particle: int | None = None
+    draw: dict[str, float] | None = None
 
     @property
     def name(self) -> str:
@@ -68,6 +73,7 @@ class RunOutcome:
     error: str | None = None
     trace: str | None = None
     particle: int | None = None
+    draw: dict[str, float] | None = None
 
 
 @dataclass

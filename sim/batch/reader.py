@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,23 @@ class BatchResult:
     def daily(self) -> pd.DataFrame:
         """Every run's daily table, with ``seed`` and ``scenario`` columns."""
         return _read_partitioned(self.root, "daily", self._complete)
+
+    @cached_property
+    def parameters(self) -> pd.DataFrame:
+        """The parameter values each run drew, indexed by (scenario, seed), one column per drawn parameter.
+
+        Read from the runs' records (``draw``); runs with no draw (``--parameters scenario``, or recorded
+        before records carried draws) have none.
+        """
+        rows = []
+        for name, seed in sorted(self._complete):
+            path = self.root / "runs" / f"scenario={name}" / f"seed={seed}.json"
+            try:
+                values = json.loads(path.read_bytes()).get("draw", {})
+            except (OSError, ValueError) as error:
+                raise BatchError(f"{path}: unreadable ({error}); delete it, then {REDO_HINT}") from None
+            rows.append({"scenario": name, "seed": seed, **(values if isinstance(values, dict) else {})})
+        return pd.DataFrame(rows).set_index(["scenario", "seed"]) if rows else pd.DataFrame()
 
     @property
     def _complete(self) -> set[tuple[str, int]]:

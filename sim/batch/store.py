@@ -197,6 +197,8 @@ class BatchFolder:
         """
         failure = self._path("failures", outcome.name, outcome.seed, ".json")
         particle = {} if outcome.particle is None else {"particle": outcome.particle}
+        if outcome.draw:
+            particle["draw"] = outcome.draw
         target = failure
         try:
             if outcome.error is not None:
@@ -247,11 +249,11 @@ class BatchFolder:
         return manifest
 
 
-def _changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
+def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
     """Dotted names of the fields that differ between two resolved scenarios."""
     if isinstance(old, dict) and isinstance(new, dict):
         return [changed for key in sorted(set(old) | set(new), key=str)
-                for changed in _changed_fields(old.get(key), new.get(key), f"{prefix}{key}.")]
+                for changed in changed_fields(old.get(key), new.get(key), f"{prefix}{key}.")]
     return [] if old == new else [prefix.rstrip(".")]
 
 
@@ -279,7 +281,7 @@ def _merged_manifest(existing: dict[str, Any], manifest: dict[str, Any], path: P
     for name, scenario in manifest["scenarios"].items():
         old = existing["scenarios"].get(name)
         if old is not None and old["digest"] != scenario["digest"]:
-            changed = _changed_fields(old.get("resolved"), scenario["resolved"])
+            changed = changed_fields(old.get("resolved"), scenario["resolved"])
             detail = f" (changed: {', '.join(changed[:5])})" if changed else ""
             raise BatchError(f"{path}: scenario {name!r} differs from the one this folder was started with"
                              f"{detail}{another}")

@@ -7,16 +7,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from sim.batch import BatchError, BatchProgress, BatchResult, check_batch_size, run_batch
 from sim.cli.common import console, error_console, print_error, reports_input_errors
 from sim.cli.run import PARAMETERS_HELP
-from sim.compare import REPORT_FORMATS, compare_batch, write_report
+from sim.compare import Effect, compare_batch, prior_folder
 from sim.data import ObservedData
-from sim.errors import KazsimInputError
 from sim.events import monthly_series
+from sim.outcomes import BLANK_P_WORSE, BY_NAME, OUTCOMES_DOC
+from sim.parameters import BY_NAME as BY_PARAMETER
+from sim.report import interval, number, report_format, write_comparison_report
 from sim.scenario import load_scenario
 
 
@@ -35,9 +45,12 @@ def print_warning(message: str) -> None:
 
 
 
+RUNS_PER_TASK_HELP = "With --scheduler: runs per Dask task (default: about four tasks per worker, at most 8 runs each)."
+
+
 def _run_batch_with_progress(
     scenarios: list[Path], replicates: int, out: Path, workers: int, scheduler: str | None, base_seed: int,
-    overrides: list[str], parameters: str,
+    overrides: list[str], parameters: str, runs_per_task: int | None = None,
 ) -> BatchResult:
     bar = batch_progress("runs")
     task = bar.add_task("runs", total=None, failed=0)
@@ -49,7 +62,7 @@ def _run_batch_with_progress(
     try:
         return run_batch(scenarios, replicates=replicates, out=out, workers=workers, scheduler=scheduler,
                          base_seed=base_seed, overrides=overrides, progress=show, parameters=parameters,
-                         warn=print_warning)
+                         warn=print_warning, runs_per_task=runs_per_task)
     finally:
         bar.stop()
 
@@ -69,10 +82,12 @@ def batch(
     seed: Annotated[int, typer.Option(help="First seed; replicate i uses seed + i.")] = 2011,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override for every scenario: key=value.")] = None,
     parameters: Annotated[str, typer.Option(help=PARAMETERS_HELP)] = "posterior",
+    runs_per_task: Annotated[int | None, typer.Option(min=1, max=1000, help=RUNS_PER_TASK_HELP)] = None,
 ) -> None:
     """Run every scenario with the same seeds into a Parquet dataset; resumable."""
     check_batch_size(replicates, workers, seed)
-    result = _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, seed, set_ or [], parameters)
+    result = _run_batch_with_progress(scenarios, replicates, out, workers, scheduler, seed, set_ or [], parameters,
+                                      runs_per_task)
     per = result.runs.groupby("scenario").size()
     console.print(f"{out}: " + ", ".join(f"{name} {per.get(name, 0)}/{replicates} runs" for name in result.scenarios),
                   markup=False, highlight=False)
@@ -85,18 +100,59 @@ def batch(
 
 
 
-def effects_table(effects, baseline: str) -> Table:
-    """Effects as a rich table."""
-    table = Table(title=f"Effects against {baseline} (counterfactual - baseline, paired by seed)", header_style="bold")
-    for header in ("scenario", "outcome", "baseline", "counterfactual", "effect", "90 % interval", "per-seed 5-95 %",
-                   "P(worse)"):
-        table.add_column(header, justify="left" if header in ("scenario", "outcome") else "right")
+def effects_table(effects: list[Effect], baseline: str) -> Table:
+    """Effects as a rich table: outcomes by name with units, and a caption saying where they are defined."""
+    blank = sorted({BY_NAME[e.outcome].short for e in effects if e.p_worse is None})
+    caption = f"Outcomes, units and definitions: {OUTCOMES_DOC}. P(worse): share of paired seeds where the " \
+              "counterfactual is worse (ties half)."
+    if blank:
+        caption += f" {BLANK_P_WORSE}: {', '.join(blank)}."
+    table = Table(title=f"Effects against {baseline} (counterfactual - baseline, paired by seed)", header_style="bold",
+                  caption=caption, caption_justify="left")
+    several = len({e.scenario for e in effects}) > 1
+    headers = [*(["scenario"] if several else []), "outcome", "unit", "baseline", "counterfactual", "effect",
+               "90 % interval", "single year 5-95 %", "P(worse)"]
+    for header in headers:
+        table.add_column(header, justify="left" if header in ("scenario", "outcome", "unit") else "right")
     for e in effects:
-        table.add_row(e.scenario, e.outcome, f"{e.baseline_mean:.2f}", f"{e.counterfactual_mean:.2f}",
-                      f"{e.effect:+.2f}",
-                      f"[{e.low:+.2f}, {e.high:+.2f}]", f"[{e.spread_low:+.1f}, {e.spread_high:+.1f}]",
-                      "" if e.p_worse is None else f"{e.p_worse:.2f}")
+        outcome = BY_NAME[e.outcome]
+        table.add_row(*([e.scenario] if several else []), outcome.short, outcome.unit, number(e.baseline_mean),
+                      number(e.counterfactual_mean), number(e.effect, signed=True), interval(e.low, e.high),
+                      interval(e.spread_low, e.spread_high), "-" if e.p_worse is None else f"{e.p_worse:.2f}")
     return table
+
+
+#: parameters shown per effect in the table of what an effect depends on.
+SHOWN_SHARES = 3
+
+
+def origins_table(effects: list[Effect], baseline: str) -> Table | None:
+    """Where each effect comes from: the same effect under the prior, and the parameters its spread depends on."""
+    explained = [e for e in effects if e.prior_effect is not None or e.attribution]
+    if not explained:
+        return None
+    table = Table(title=f"Where the effects against {baseline} come from", header_style="bold", caption_justify="left",
+                  caption="Under the prior: the same comparison with every parameter drawn from its prior (pairs whose "
+                          "baseline run keeps open support plausible): what the model assumes before the 2011 record "
+                          "is seen. Depends on: share of the single-pair effects' variance each drawn parameter "
+                          "explains (first order, RBD-FAST; the remainder is chance and interactions).")
+    several = len({e.scenario for e in effects}) > 1
+    for header in [*(["scenario"] if several else []), "outcome", "posterior", "under the prior", "depends on"]:
+        table.add_column(header, justify="left" if header in ("scenario", "outcome", "depends on") else "right")
+    for e in explained:
+        shares = [(name, share) for name, share in (e.attribution or {}).items() if name in BY_PARAMETER]
+        depends = ", ".join(f"{name} {share:.2f}" for name, share in shares[:SHOWN_SHARES]) or "-"
+        prior = "-" if e.prior_effect is None else \
+            f"{number(e.prior_effect, signed=True)} {interval(e.prior_low, e.prior_high)}"
+        table.add_row(*([e.scenario] if several else []), BY_NAME[e.outcome].short,
+                      f"{number(e.effect, signed=True)} {interval(e.low, e.high)}", prior, depends)
+    return table
+
+
+def stage_progress() -> Progress:
+    """A spinner with the current stage's description and the time elapsed, on stderr."""
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=error_console,
+                    transient=True)
 
 
 
@@ -112,11 +168,16 @@ def compare(
     workers: Annotated[int, typer.Option(help="Local worker processes when given scenario files.")] = 2,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address or 'local'.")] = None,
     parameters: Annotated[str, typer.Option(help=PARAMETERS_HELP)] = "posterior",
+    prior: Annotated[bool, typer.Option(
+        help="Also report each effect under the prior (what the model assumes before the record is seen): with "
+             "scenario files and --parameters posterior, the same runs are made with every parameter drawn from "
+             "its prior into the sibling folder <out>-prior; with a batch folder, <folder>-prior is used if it "
+             "exists.")] = True,
 ) -> None:
-    """Compare counterfactuals with the baseline: paired effects, intervals, P(worse)."""
-    if report is not None and report.suffix.lower() not in REPORT_FORMATS:
-        raise KazsimInputError(f"--report {report}: the suffix picks the format; expected one of "
-                               f"{', '.join(REPORT_FORMATS)}")
+    """Compare counterfactuals with the baseline: paired effects, intervals, P(worse), the effect under the prior
+    and what each effect's spread depends on; --report writes a report."""
+    if report is not None:
+        report_format(report)
 
     check_batch_size(replicates, workers)
     if len(inputs) == 1 and inputs[0].is_dir():
@@ -127,15 +188,31 @@ def compare(
         console.print(f"Running {replicates} paired runs of {', '.join(names)} into {root}", markup=False,
                       highlight=False)
         _run_batch_with_progress(inputs, replicates, root, workers, scheduler, 2011, [], parameters)
+        if prior and parameters == "posterior":
+            console.print(f"Running the same {replicates} pairs with every parameter drawn from its prior into "
+                          f"{prior_folder(root)}", markup=False, highlight=False)
+            _run_batch_with_progress(inputs, replicates, prior_folder(root), workers, scheduler, 2011, [], "prior")
     else:
         raise BatchError(f"{' '.join(map(str, inputs))}: expected one batch folder or two or more scenario files")
-    result, effects, base = compare_batch(root, baseline)
+    under_prior = prior_folder(root) if prior and (prior_folder(root) / "manifest.json").is_file() else None
+    with stage_progress() as bar:
+        task = bar.add_task("comparing", total=None)
+        result, effects, base = compare_batch(root, baseline, progress=lambda text: bar.update(task, description=text),
+                                              prior=under_prior)
     if root is inputs[0]:  # a batch run here has already reported the folder's foreign files
         for problem in result.problems:
             print_warning(str(problem))
     console.print(effects_table(effects, base))
+    origins = origins_table(effects, base)
+    if origins is not None:
+        console.print(origins)
     if result.failures:
         print_warning(f"{len(result.failures)} failed run(s) are excluded; see {root / 'failures'}")
     if report is not None:
-        write_report(report, result, effects, base, monthly_series(ObservedData().seed_incidents))
-        console.print(f"Wrote {report}", markup=False, highlight=False)
+        with stage_progress() as bar:
+            task = bar.add_task("report", total=None)
+            folder = write_comparison_report(report, result, effects, base,
+                                             monthly_series(ObservedData().seed_incidents),
+                                             progress=lambda text: bar.update(task, description=text))
+        console.print(f"Wrote {report} (figures as PNG and SVG, effects.csv in {folder})", markup=False,
+                      highlight=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sim.cli import batch, calibrate, data, demo, run
+from sim.cli import batch, calibrate, data, demo, explore, run
 
 app = typer.Typer(
     help="kazsim: militancy and counter-terrorism policing in Kazakhstan, 2011 (agent-based, Mesa).",
@@ -23,6 +23,8 @@ app.command()(data.data)
 app.command()(run.run)
 app.command()(batch.batch)
 app.command()(batch.compare)
+app.command()(explore.explore)
+app.command()(explore.discover)
 app.command("sensitivity")(calibrate.sensitivity)
 app.command("calibrate")(calibrate.calibrate)
 app.command("calibrate-check")(calibrate.calibrate_check)

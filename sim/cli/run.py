@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from sim.batch import parameter_draws, with_parameters
-from sim.cli.common import console, error_console, reports_input_errors
+from sim.batch.replay import replay
+from sim.cli.common import console, error_console, print_error, reports_input_errors
 from sim.data import ObservedData
 from sim.errors import KazsimInputError
 from sim.events import totals
@@ -26,7 +27,8 @@ PARAMETERS_HELP = (
 
 @reports_input_errors
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario file (or the name of one in scenarios/).")],
+    scenario: Annotated[Path | None, typer.Argument(
+        help="Scenario file (or the name of one in scenarios/); none with --from.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
     days: Annotated[int | None, typer.Option(min=1, max=MAX_DAYS,
                                              help="Days to simulate (default: the scenario's period).")] = None,
@@ -37,22 +39,38 @@ def run(
         help="Folder for events.csv, daily.csv and run.json (default: runs/<scenario>-seed<seed>).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier run in --out.")] = False,
     parameters: Annotated[str, typer.Option(help=PARAMETERS_HELP)] = "posterior",
+    from_: Annotated[Path | None, typer.Option(
+        "--from", help="Replay a run of this batch or exploration folder exactly (with --scenario and --seed).",
+    )] = None,
+    scenario_name: Annotated[str | None, typer.Option(
+        "--scenario", help="With --from: the scenario (or design point) of the run to replay.")] = None,
 ) -> None:
     """Simulate one scenario and compare its totals with the observed 2011 totals.
 
     With ``--parameters posterior`` (the default, as for batches) the run uses the calibrated posterior's
-    particle that a batch run with the same seed uses, so it reproduces that batch run.
+    particle that a batch run with the same seed uses, so it reproduces that batch run. With ``--from DIR
+    --scenario NAME --seed N`` it replays that run of a batch or exploration folder from its stored
+    scenario and parameter draw, and checks its tables against the stored ones byte for byte.
     """
+    if from_ is not None:
+        given = [name for name, value in (("SCENARIO", scenario), ("--set", set_), ("--days", days)) if value]
+        if given or parameters != "posterior":
+            given += ["--parameters"] if parameters != "posterior" else []
+            raise KazsimInputError(f"--from {from_}: a replay uses the stored scenario and draw; {', '.join(given)} "
+                                   "cannot be given with it")
+        if seed is None:
+            raise KazsimInputError(f"--from {from_}: give the run's --seed")
+        _replay(from_, scenario_name, seed, out, overwrite)
+        return
+    if scenario is None:
+        raise KazsimInputError("give a SCENARIO file or name, or --from DIR --scenario NAME --seed N")
+    if scenario_name is not None:
+        raise KazsimInputError("--scenario names a run of a folder given with --from; without --from give SCENARIO")
     spec = load_scenario(scenario, overrides=set_ or [], seed=seed)
     draws, drawn = parameter_draws([spec], [spec.seed], parameters)
     spec = scenario_from_resolved(with_parameters(spec, draws[0]), spec.name)
     out = out or Path("runs") / f"{spec.name}-seed{spec.seed}"
-    if out.exists() and not out.is_dir():
-        raise KazsimInputError(f"--out {out}: is a file; expected a folder for the run's outputs")
-    earlier = [name for name in OUTPUT_FILES if (out / name).exists()]
-    if earlier and not overwrite:
-        raise KazsimInputError(f"--out {out}: already holds a run ({', '.join(earlier)}); "
-                               "choose another --out or add --overwrite to replace it")
+    _check_out(out, overwrite)
     steps = days or spec.period.days
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -64,6 +82,41 @@ def run(
     console.print(comparison_table(result))
     console.print(f"Parameters: {describe_parameters(drawn, spec.seed)}")
     console.print(f"Wrote {', '.join(OUTPUT_FILES)} to {out}")
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    """Refuse an --out that is a file, or holds a run, unless --overwrite."""
+    if out.exists() and not out.is_dir():
+        raise KazsimInputError(f"--out {out}: is a file; expected a folder for the run's outputs")
+    earlier = [name for name in OUTPUT_FILES if (out / name).exists()]
+    if earlier and not overwrite:
+        raise KazsimInputError(f"--out {out}: already holds a run ({', '.join(earlier)}); "
+                               "choose another --out or add --overwrite to replace it")
+
+
+def _replay(folder: Path, scenario: str | None, seed: int, out: Path | None, overwrite: bool) -> None:
+    """``kazsim run --from``: re-run a stored run, write its outputs, and say whether it matched byte for byte."""
+    if not (folder / "manifest.json").is_file():
+        raise KazsimInputError(f"--from {folder}: not a batch or exploration folder (no manifest.json)")
+    out = out or Path("runs") / f"{scenario or folder.name}-seed{seed}"
+    _check_out(out, overwrite)
+    with Progress(TextColumn("{task.description}", markup=False), console=error_console, transient=True) as bar:
+        bar.add_task(f"replaying {scenario or 'the run'} seed {seed} from {folder}", total=None)
+        done = replay(folder, scenario, seed)
+    write_outputs(done.result, out, parameters={"mode": "replay", **done.source})
+    console.print(comparison_table(done.result))
+    draw = "" if done.spec.particle is None else f", posterior particle {done.spec.particle}"
+    console.print(f"Replayed {done.spec.name} seed {seed} from {folder}{draw}; wrote {', '.join(OUTPUT_FILES)} to "
+                  f"{out}", markup=False, highlight=False)
+    if not done.identical:
+        console.print("The folder holds no complete record of this run: nothing to compare with.", markup=False)
+    elif all(done.identical.values()):
+        console.print("Identical to the stored run: events and daily tables equal byte for byte.", markup=False)
+    else:
+        differing = ", ".join(kind for kind, same in done.identical.items() if not same)
+        print_error(f"the replay's {differing} table(s) differ from the stored run's (another version of kazsim or "
+                    "its libraries? see the manifest's provenance)", label="warning", style="yellow")
+        raise typer.Exit(1)
 
 
 def describe_parameters(drawn: dict, seed: int) -> str:

@@ -114,6 +114,7 @@ class LeverPlan:
         """Evaluate every family's values for ``days`` days and its reach on the world's layout."""
         self.levers = levers
         self.start = world.start
+        self.parameters = world.params
         regions, layout = world.layout.regions, world.layout
         self.families = [REGISTRY[name] for name in REGISTRY]
         self.reach = {family.name: Reach.of(levers.family(family.name), regions, world.civilians.region,
@@ -121,7 +122,8 @@ class LeverPlan:
         self.schedules = self._schedules(days)
 
     def _schedules(self, days: int) -> dict[str, FamilySchedule]:
-        schedules = {family.name: schedule(family, self.levers.family(family.name), self.start, days)
+        schedules = {family.name: schedule(family, self.levers.family(family.name), self.start, days,
+                                           self.parameters)
                      for family in self.families}
         # Plain lists: a day's lookup then costs no numpy scalar (this runs every simulated day).
         self._changed = [(family, schedules[family.name], schedules[family.name].changed.tolist())
@@ -201,9 +203,10 @@ def _bounds(field) -> str:
 
 def lever_table() -> str:
     """Every lever family's fields as a Markdown table (pasted into ``docs/ODD.md``; a test keeps them equal)."""
-    lines = ["| lever field | default | bounds | meaning |", "|---|---|---|---|"]
+    lines = ["| lever field | unit | default | bounds | meaning |", "|---|---|---|---|---|"]
     for name, family in REGISTRY.items():
         for field_name, field in family.settings.model_fields.items():
-            lines.append(f"| `{name}.{field_name}` | {_shown(field.default)} | {_bounds(field)} | "
+            unit = (field.json_schema_extra or {}).get("policy_unit", "")
+            lines.append(f"| `{name}.{field_name}` | {unit} | {_shown(field.default)} | {_bounds(field)} | "
                          f"{(field.description or '').replace('|', '\\|')} |")
     return "\n".join(lines) + "\n"

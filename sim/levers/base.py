@@ -4,7 +4,8 @@ A lever family (one module in ``sim.levers``) declares
 
 * its **settings**: a :class:`LeverSettings` subclass (the scenario's ``[levers.<name>]`` table),
   made phase-able by :func:`phased`;
-* its **daily values**: what the policy amounts to on each day (``daily``);
+* its **daily values**: what the policy amounts to on each day, given how strongly people respond to it
+  (the behavioural parameters of ``sim.parameters``; ``daily``);
 * its **effect on the world**: how today's values change the :class:`~sim.world.World` (``apply``);
 * its **controls** for the teaching page.
 
@@ -33,6 +34,16 @@ if TYPE_CHECKING:
 #: Fields every lever has that phases do not change.
 FIXED_FIELDS = ("start", "end", "regions", "phases")
 MAX_PHASES = 100
+
+
+def policy(default: Any, description: str, unit: str, **constraints: Any) -> Any:
+    """A lever setting that says what the policy was (how much, how often, how targeted), in ``unit``.
+
+    Only such settings, dates, regions and switches may be lever fields: how strongly people and
+    militants respond to a policy is a registry parameter (``sim.parameters``), calibrated or drawn
+    from its prior, never a scenario's number. A test walks every lever field and enforces this.
+    """
+    return Field(default, description=description, json_schema_extra={"policy_unit": unit}, **constraints)
 
 
 class LeverSettings(StrictModel):
@@ -161,8 +172,8 @@ class Reach:
         return cls(chosen[group_region], chosen[cell_region], chosen)
 
 
-#: A family's daily values: ``daily(settings, dates, active) -> {name: array over dates}``.
-DailyValues = Callable[[Any, np.ndarray, np.ndarray], dict[str, np.ndarray]]
+#: A family's daily values: ``daily(settings, dates, active, parameters) -> {name: array over dates}``.
+DailyValues = Callable[[Any, np.ndarray, np.ndarray, Any], dict[str, np.ndarray]]
 #: A family's effect: ``apply(world, today, reach)`` with today's values.
 Effect = Callable[["World", Mapping[str, float], Reach], None]
 
@@ -174,8 +185,10 @@ class LeverFamily:
     Attributes:
         name: the key under ``[levers]`` in a scenario.
         settings: the validated settings (a :func:`phased` :class:`LeverSettings` subclass).
-        daily: what the policy amounts to on each day, given the settings in force and whether
-            the lever is active (numeric arrays; the effect reads them).
+        daily: what the policy amounts to on each day, given the settings in force, whether the
+            lever is active, and the behavioural parameters (numeric arrays; the effect reads them).
+            A family's settings say what the policy was (dates, size, where); how strongly people
+            respond to it is a registry parameter.
         apply: how today's values change the world; called on day 0 and on every day they change.
         controls: the teaching page's controls for this family.
         summary: one line for the page and the documentation.
@@ -220,7 +233,7 @@ class FamilySchedule:
         return {name: values[day].item() for name, values in self.values.items()}
 
 
-def schedule(family: LeverFamily, lever: LeverSettings, start: dt.date, days: int) -> FamilySchedule:
+def schedule(family: LeverFamily, lever: LeverSettings, start: dt.date, days: int, parameters: Any) -> FamilySchedule:
     """A family's values on each of ``days`` days from ``start``, phase by phase."""
     dates = np.datetime64(start, "D") + np.arange(days)
     bounds = [0]
@@ -234,7 +247,7 @@ def schedule(family: LeverFamily, lever: LeverSettings, start: dt.date, days: in
         if k > 0:
             settings = settings.model_copy(update=phases[k - 1].changes())
         segment = dates[first:last]
-        for name, values in family.daily(settings, segment, is_active(settings, segment)).items():
+        for name, values in family.daily(settings, segment, is_active(settings, segment), parameters).items():
             pieces.setdefault(name, []).append(np.asarray(values, dtype=np.float64))
     values = {name: np.concatenate(parts) for name, parts in pieces.items()}
     changed = np.ones(days, dtype=bool)

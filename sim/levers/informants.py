@@ -1,20 +1,20 @@
 """Informant networks and community policing.
 
 Selective repression needs denunciations (Kalyvas, K-kalyvasSum); conciliatory policing is
-associated with less terrorism (Dugan & Chenoweth, K-dugan). The lever multiplies the tips
-civilians pass on and can restore some legitimacy.
+associated with less terrorism (Dugan & Chenoweth, K-dugan). The scenario says how much
+community-policing ``effort`` there was (0: ordinary 2011 practice); how many more tips it brings
+and how much legitimacy it restores per unit of effort are registry parameters
+(``informant_yield``, ``community_legitimacy_gain``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import Field
 
-from sim.levers.base import Control, LeverFamily, LeverSettings, Reach, phased
-from sim.schema import Probability
+from sim.levers.base import Control, LeverFamily, LeverSettings, Reach, phased, policy
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -23,18 +23,20 @@ if TYPE_CHECKING:
 class InformantSettings(LeverSettings):
     """Community policing: more tips from civilians, fewer grievances against police."""
 
-    tip_multiplier: Annotated[float, Field(ge=0.0, le=1000.0)] = Field(
-        1.0, description="multiplier on the tip term of intelligence")
-    legitimacy_gain: Probability = Field(0.0, description="legitimacy added to every group reached")
+    effort: float = policy(
+        0.0, "community-policing effort beyond 2011 practice (0: none; 1: one programme unit, e.g. informant "
+             "handlers and liaison doubled)", "programme units", ge=0.0, le=100.0)
 
 
 Settings = phased(InformantSettings)
 
 
-def daily(informants: InformantSettings, dates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
+def daily(informants: InformantSettings, dates: np.ndarray, active: np.ndarray,
+          parameters: Any) -> dict[str, np.ndarray]:
     """The multiplier on tips (1 when off) and the legitimacy added (0 when off)."""
-    return {"tip_multiplier": np.where(active, informants.tip_multiplier, 1.0),
-            "legitimacy_gain": np.where(active, informants.legitimacy_gain, 0.0)}
+    effort = informants.effort
+    return {"tip_multiplier": np.where(active, 1.0 + parameters.informant_yield * effort, 1.0),
+            "legitimacy_gain": np.where(active, parameters.community_legitimacy_gain * effort, 0.0)}
 
 
 def apply(world: World, today: Mapping[str, float], reach: Reach) -> None:
@@ -49,7 +51,7 @@ FAMILY = LeverFamily(
     settings=Settings,
     daily=daily,
     apply=apply,
-    controls=(Control("tip_multiplier", "tip_multiplier", "Informant tip multiplier", "slider", 0.0, 5.0, 0.1,
-                      "× 2011"),),
+    controls=(Control("community_policing", "effort", "Community policing effort", "slider", 0.0, 3.0, 0.25,
+                      "programme units beyond 2011"),),
     summary="informant networks and community policing",
 )

@@ -7,12 +7,11 @@ attack hazard of militant cells nearby (deterrence; K-epsteinPM, Operation Motor
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import Field
 
-from sim.levers.base import Control, LeverFamily, LeverSettings, Reach, phased
+from sim.levers.base import Control, LeverFamily, LeverSettings, Reach, phased, policy
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -21,14 +20,15 @@ if TYPE_CHECKING:
 class PatrolSettings(LeverSettings):
     """Intensity of ordinary patrols (1 = the 2011 level)."""
 
-    intensity: Annotated[float, Field(ge=0.0, le=100.0)] = Field(
-        1.0, description="multiplier on patrol officers (1 = the 2011 level)")
+    intensity: float = policy(1.0, "multiplier on patrol officers (1 = the 2011 level)", "1 (relative to 2011)",
+                              ge=0.0, le=100.0)
 
 
 Settings = phased(PatrolSettings)
 
 
-def daily(patrols: PatrolSettings, dates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
+def daily(patrols: PatrolSettings, dates: np.ndarray, active: np.ndarray,
+          parameters: Any) -> dict[str, np.ndarray]:
     """The multiplier on patrol officers (1 when the lever is off)."""
     return {"intensity": np.where(active, patrols.intensity, 1.0)}
 

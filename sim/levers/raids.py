@@ -1,21 +1,22 @@
 """Raids: special forces move on a militant cell once police intelligence reaches a threshold.
 
-The policy says where and when raids may happen and how they go: the intelligence needed, the
-chance the cell surrenders, the lethality of the assault and the risk to officers. The police
-carry raids out (``sim.agents.police.raid``). The 2011 operations (seeds/incidents.csv): the
-Temir-district siege (2 officers, 9 suspects killed), Boraldai (2 officers, 5 militants),
-Kyzylorda (1 suspect).
+The policy says where and when raids may happen, the intelligence they need, the rules of
+engagement (``lethality``: the share of members killed in an assault) and how far surrender is
+offered (``surrender_offer``, 1 as in 2011). How militants respond is behaviour, in the registry:
+``raid_surrender`` (surrender when offered) and ``raid_officer_risk`` (officers killed per member);
+after a raid, attacks nearby become likelier or rarer (``raid_retaliation``, §7.10). The police carry
+raids out (``sim.agents.police.raid``). The 2011 operations: the Temir-district siege (July: 2
+officers, 9 suspects killed), Boraldai (December), Kyzylorda (December).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from pydantic import Field
 
-from sim.levers.base import Control, LeverFamily, LeverSettings, Reach, phased
+from sim.levers.base import Control, LeverFamily, LeverSettings, Reach, phased, policy
 from sim.schema import Probability
 
 if TYPE_CHECKING:
@@ -25,21 +26,21 @@ if TYPE_CHECKING:
 class RaidSettings(LeverSettings):
     """Raids by special forces on militant cells the police have located."""
 
-    intel_threshold: Annotated[float, Field(gt=0.0, le=1000.0)] = Field(
-        1.0, description="intelligence needed for a raid; half of it allows targeted arrests")
-    lethality: Probability = Field(
-        0.5, description="probability that each member is killed in a raid without surrender")
-    surrender: Probability = Field(
-        0.2, description="probability that the whole cell surrenders (all arrested, no deaths)")
-    security_risk: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
-        0.15, description="mean officers killed per member of the raided cell (Poisson)")
+    intel_threshold: float = policy(
+        1.0, "intelligence police require before a raid (targeted arrests start at the registry's share of it)",
+        "intelligence", gt=0.0, le=1000.0)
+    lethality: Probability = policy(
+        0.5, "rules of engagement: probability that each member is killed in an assault (no surrender)", "1")
+    surrender_offer: float = policy(
+        1.0, "how far surrender is offered, relative to 2011 practice (multiplies registry parameter "
+             "raid_surrender; 0: never offered)", "1 (relative to 2011)", ge=0.0, le=5.0)
 
 
 Settings = phased(RaidSettings)
 
 
 class RaidPolicy(NamedTuple):
-    """The raid policy in force today."""
+    """The raid policy in force today, with the militants' responses to it (surrender, risk to officers)."""
 
     intel_threshold: float
     lethality: float
@@ -47,10 +48,12 @@ class RaidPolicy(NamedTuple):
     security_risk: float
 
 
-def daily(raids: RaidSettings, dates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
-    """Whether raids may happen, and the policy in force."""
+def daily(raids: RaidSettings, dates: np.ndarray, active: np.ndarray, parameters: Any) -> dict[str, np.ndarray]:
+    """Whether raids may happen, the policy in force and what it means with the militants' responses."""
     ones = np.ones(len(dates))
-    return {"active": active, **{name: getattr(raids, name) * ones for name in RaidPolicy._fields}}
+    surrender = min(1.0, parameters.raid_surrender * raids.surrender_offer)
+    return {"active": active, "intel_threshold": raids.intel_threshold * ones, "lethality": raids.lethality * ones,
+            "surrender": surrender * ones, "security_risk": parameters.raid_officer_risk * ones}
 
 
 def apply(world: World, today: Mapping[str, float], reach: Reach) -> None:

@@ -10,12 +10,11 @@ decide on and carry out sweeps (``sim.agents.police``); this is the policy they 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from pydantic import Field
 
-from sim.levers.base import Control, LeverFamily, LeverSettings, Reach, phased
+from sim.levers.base import Control, LeverFamily, LeverSettings, Reach, phased, policy
 from sim.schema import Probability
 
 if TYPE_CHECKING:
@@ -25,12 +24,13 @@ if TYPE_CHECKING:
 class SweepSettings(LeverSettings):
     """Detention sweeps in a region after an attack there."""
 
-    probability: Probability = Field(0.5, description="probability that an attack triggers a sweep in its region")
-    size: Annotated[int, Field(ge=0, le=100_000)] = Field(40, description="people detained per sweep")
-    precision: Probability = Field(
-        0.15, description="probability that a detainee is involved (cell member, else recruit or sympathiser)")
-    max_delay_days: Annotated[int, Field(ge=1, le=365)] = Field(
-        14, description="the sweep follows the attack after U{1, …, max_delay_days} days")
+    probability: Probability = policy(0.5, "probability that an attack triggers a sweep in its region", "1")
+    size: int = policy(40, "people detained per sweep", "people", ge=0, le=100_000)
+    precision: Probability = policy(
+        0.15, "probability that a detainee is involved (cell member, else recruit or sympathiser): how targeted "
+              "the sweep is", "1")
+    max_delay_days: int = policy(14, "the sweep follows the attack after U{1, …, max_delay_days} days", "days",
+                                 ge=1, le=365)
 
 
 Settings = phased(SweepSettings)
@@ -45,7 +45,8 @@ class SweepPolicy(NamedTuple):
     max_delay_days: int
 
 
-def daily(sweeps: SweepSettings, dates: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
+def daily(sweeps: SweepSettings, dates: np.ndarray, active: np.ndarray,
+          parameters: Any) -> dict[str, np.ndarray]:
     """Whether attacks may trigger sweeps, and the policy in force."""
     ones = np.ones(len(dates))
     return {"active": active, **{name: getattr(sweeps, name) * ones for name in SweepPolicy._fields}}
