@@ -21,7 +21,7 @@ from sim.agents.core import as_record
 from sim.agents.militants import MilitantCell, MilitantCells, militant_rates, militants_act
 from sim.agents.police import PoliceRates, PoliceUnit, create_units, police_act, police_rates, refresh_presence
 from sim.geography import build_layout
-from sim.levers import LeverPlan
+from sim.levers import LeverPlan, Levers, PolicyChangeError
 from sim.mesa_adapter import RegionalGrid
 from sim.record import DAILY_COLUMNS, DailyTable, EventLog, record_day
 from sim.scenario import Scenario
@@ -124,6 +124,25 @@ class KazakhstanModel(mesa.Model):
     def run(self, days: int | None = None) -> None:
         """Simulate ``days`` days (default: the scenario's period)."""
         self.run_for(self.spec.period.days if days is None else days)  # Mesa's loop: one step per time unit
+
+    def change_policy(self, levers: Levers) -> None:
+        """Put ``levers`` in force from the next day to simulate on; the days simulated so far stay as they were.
+
+        The scenario (``spec``) then holds ``levers``, so it describes the whole run: a scenario file written
+        from it (``sim.scenario.scenario_toml``) replays the run exactly. A change during the run is
+        therefore given as dated phases (``Levers.changed``).
+
+        Raises:
+            PolicyChangeError: ``levers`` would have acted differently on a day already simulated.
+        """
+        world = self.world
+        plan = LeverPlan(levers, world, max(self.spec.period.days, world.day + 1))
+        if not self.levers.agrees_until(plan, world.day):
+            raise PolicyChangeError(
+                f"the change would rewrite days already simulated (before {world.date}); "
+                "a change during a run can only act from the next day on")
+        self.levers = plan
+        self.spec = self.spec.model_copy(update={"levers": levers})
 
     def _apply_levers(self) -> None:
         """Today's lever effects; what depends on them is recomputed only when they change."""

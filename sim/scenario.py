@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from sim import tomlfile
 from sim.data import ObservedData
 from sim.errors import KazsimInputError
 from sim.levers import REGISTRY, Levers
@@ -31,7 +32,7 @@ from sim.textfiles import UnreadableFileError, read_text, safe_repr
 
 __all__ = ["FIRST_DATE", "LAST_DATE", "MAX_DAYS", "MAX_SEED", "SCENARIOS_DIR", "EpsteinSettings", "Levers",
            "Parameters", "Period", "Scale", "Scenario", "ScenarioError", "build_scenario", "load_scenario",
-           "resolve_scenario_path", "scenario_from_resolved"]
+           "resolve_scenario_path", "scenario_from_resolved", "scenario_toml"]
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -326,6 +327,19 @@ def scenario_from_resolved(data: dict[str, Any], origin: Path | str = "resolved 
         return Scenario.model_validate_json(json.dumps(data))
     except ValidationError as error:
         raise _validation_error(error, origin, {}) from None
+
+
+def scenario_toml(scenario: Scenario, comment: str = "") -> str:
+    """A scenario file (TOML, no ``extends``) that loads back as ``scenario``, below ``comment`` as # lines.
+
+    Raises:
+        ValueError: a value TOML cannot state (e.g. ``None`` where the schema's default is not ``None``).
+    """
+    header = "".join(f"# {line}".rstrip() + "\n" for line in comment.splitlines())
+    text = header + tomlfile.dumps(scenario.model_dump(exclude_none=True))
+    if build_scenario(_parse_toml(text, Path(f"{scenario.name}.toml")), scenario.name) != scenario:
+        raise ValueError(f"scenario {scenario.name} holds a value a scenario file cannot state")
+    return text
 
 
 def load_scenario(path: Path | str, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:

@@ -9,6 +9,7 @@ except under ``CI=true``, where that is a failure. A screenshot goes to tests/ar
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import re
@@ -134,13 +135,15 @@ def test_malicious_or_impossible_values_are_rejected(value, tmp_path):
     assert not Path("/tmp/kazsim-pwned").exists()
 
 
-def test_controls_override_only_what_was_moved():
-    from sim.app import scenario_from_controls
+def test_controls_start_at_the_scenario_values_and_set_what_they_say():
+    from sim.app import model_params, scenario_from_controls
 
-    untouched = scenario_from_controls("aggressive_raids", {"raid_lethality": 0.5, "religion_law": True})
-    assert untouched.levers.raids.lethality == 0.8  # the file's value stands
-    moved = scenario_from_controls("aggressive_raids", {"raid_lethality": 0.3, "law_date": "2011-06-01"}, "12")
-    assert moved.levers.raids.lethality == 0.3
+    params = model_params("aggressive_raids")
+    assert params["raid_lethality"]["value"] == 0.8 and params["raid_lethality"]["unit"] == "share killed"
+    assert params["law_date"]["value"] == "2011-10-25" and params["religion_law"]["type"] == "Checkbox"
+    assert scenario_from_controls("aggressive_raids", {}).levers.raids.lethality == 0.8  # the file's value
+    moved = scenario_from_controls("aggressive_raids", {"raid_lethality": 0.5, "law_date": "2011-06-01"}, "12")
+    assert moved.levers.raids.lethality == 0.5
     assert moved.levers.religion_law.start.isoformat() == "2011-06-01"
     assert moved.seed == 12
     with pytest.raises(ScenarioError, match="levers.raids.lethality"):
@@ -154,12 +157,38 @@ def test_controls_override_only_what_was_moved():
         scenario_from_controls("baseline_2011", {"__class__": 1})
 
 
+def test_every_control_shows_its_value_with_its_unit():
+    from sim.app.controls import lever_controls, model_params, shown_value
+
+    for name, spec in model_params("baseline_2011").items():
+        _, control = lever_controls()[name]
+        text = shown_value(control, spec["value"])
+        assert text and text != "None", name
+        if spec["type"].startswith("Slider"):
+            assert control.unit and text.endswith(control.unit), name
+    _, patrols = lever_controls()["patrol_intensity"]
+    assert shown_value(patrols, 1.5) == "1.5 × 2011"
+
+
+def test_a_slider_shows_the_unit_its_lever_field_declares_unless_it_words_it_for_the_page():
+    from dataclasses import replace
+
+    from sim.app.controls import _with_unit, lever_controls, policy_unit, shown_value
+
+    for name, (family, control) in lever_controls().items():
+        if control.kind == "slider":
+            assert policy_unit(family, control), name  # every slider's field states its unit (policy(...))
+    _, size = lever_controls()["sweep_size"]
+    bare = _with_unit("sweeps", replace(size, unit=""))
+    assert bare.unit == policy_unit("sweeps", size) == "people" and shown_value(bare, 40) == "40 people"
+
+
 def test_figures_render_for_both_modes():
     from PIL import Image
 
     from sim.app import LiveModel, map_png, render_png, timeline_figure, timeline_png
 
-    for name, days in (("baseline_2011", 60), ("epstein_2002", 20)):
+    for name, days in (("baseline_2011", 300), ("epstein_2002", 20)):  # the timeline changes with incidents
         model = LiveModel(scenario_name=name)
         first = timeline_png(model)
         for _ in range(days):
@@ -362,7 +391,7 @@ def page(server, chromium, cdn_failures):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1500, "height": 1100})
+        context = browser.new_context(viewport={"width": 1280, "height": 720})  # a lecture-hall projector
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
 
@@ -399,7 +428,7 @@ def _wait_for(predicate, timeout: float = 60.0) -> None:
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the page")
-        time.sleep(0.2)
+        time.sleep(0.1)
 
 
 def _image_size(page, selector: str) -> tuple[int, int]:
@@ -408,27 +437,118 @@ def _image_size(page, selector: str) -> tuple[int, int]:
     )
 
 
+def _choose(page, label: str, option: str) -> None:
+    page.locator(".v-select").filter(has_text=label).first.click()
+    page.get_by_role("option", name=option, exact=True).filter(visible=True).first.click()
+
+
+def _reset_to(page, scenario: str) -> None:
+    """A fresh run of ``scenario`` at day 0, from the file's values (choosing a scenario starts it)."""
+    other = "no_sweeps" if scenario != "no_sweeps" else "baseline_2011"
+    try:
+        _choose(page, "Scenario", other)
+        _wait_for(lambda: other in page.locator(".kazsim-levers").first.inner_text())
+        _choose(page, "Scenario", scenario)
+        _wait_for(lambda: scenario in page.locator(".kazsim-levers").first.inner_text() and _day(page) == 0)
+    except AssertionError:
+        page.screenshot(path=str(ARTIFACTS / "reset-failed.png"))
+        raise
+
+
 @pytest.mark.browser
 def test_page_shows_map_timeline_and_guide(page, cdn_failures):
     for selector in (".kazsim-map-image", ".kazsim-timeline-image"):
-        _wait_for(lambda s=selector: _image_size(page, s)[0] > 400)
+        _wait_for(lambda s=selector: _image_size(page, s)[0] >= 900)
     for text in ("What you see.", "Exercises.", "Observed 2011 incidents"):
         page.get_by_text(text).first.wait_for(state="visible")  # is_visible() alone races the page's rendering
         assert page.get_by_text(text).first.is_visible()
     assert _day(page) == 0
+    assert page.get_by_text("Use Threads").count() == 0 and page.get_by_text("Render Interval").count() == 0
     assert not cdn_failures, f"front-end files missing from sim/frontend.py's PACKAGES: {cdn_failures}"
 
 
 @pytest.mark.browser
-def test_lever_step_and_timeline_change(page, server):
-    page.get_by_role("checkbox", name="Religion law").first.click()
-    page.get_by_role("button", name="Reset").click()
-    _wait_for(lambda: "religion law off" in page.locator(".kazsim-levers").first.inner_text())
+def test_projector_text_sizes_and_every_slider_shows_its_value(page):
+    from sim.app.controls import lever_controls, model_params, shown_value
+
+    sizes = page.evaluate("""() => [document.body, ...document.querySelectorAll(
+        '.kazsim-app td, .kazsim-app p, .kazsim-control-label, .kazsim-app .v-label, .kazsim-day')]
+        .map(e => parseFloat(getComputedStyle(e).fontSize))""")
+    assert min(sizes) >= 16, sizes
+    sliders = page.get_by_role("slider")
+    params = {name: spec for name, spec in model_params("baseline_2011").items() if spec["type"].startswith("Slider")}
+    assert sliders.count() == len(params)
+    for name, spec in params.items():
+        _, control = lever_controls()[name]
+        block = page.locator(f".kazsim-control-{name}")
+        assert block.get_by_role("slider").count() == 1
+        assert block.locator(".kazsim-control-value").inner_text().strip() == shown_value(control, spec["value"])
+
+
+@pytest.mark.browser
+def test_every_click_counts_and_the_keyboard_drives_the_page(page):
+    _reset_to(page, "baseline_2011")
+    step = page.locator(".kazsim-step").first
+    for _ in range(10):
+        step.click()
+    _wait_for(lambda: _day(page) == 10, timeout=30)
+    time.sleep(0.5)
+    assert _day(page) == 10
+    step.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Space")
+    _wait_for(lambda: _day(page) == 12, timeout=30)
+    value = page.locator(".kazsim-control-patrol_intensity .kazsim-control-value")
+    page.locator(".kazsim-control-patrol_intensity").get_by_role("slider").focus()
+    page.keyboard.press("ArrowRight")
+    _wait_for(lambda: value.inner_text().strip() == "1.1 × 2011", timeout=30)
+
+
+@pytest.mark.browser
+def test_a_lever_changed_mid_run_is_marked_and_exported(page, server, tmp_path):
+    from sim.app import LiveModel
+    from sim.run import csv_bytes, simulate
+    from sim.scenario import load_scenario
+
+    # People respond to the religion law from law_lead_days before it comes into force: for a response from
+    # the next day (6 January) the law must come into force that many days later.
+    lead = dt.timedelta(days=round(load_scenario("baseline_2011").parameters.law_lead_days))
+    law_date = (dt.date(2011, 1, 6) + lead).isoformat()
+    _reset_to(page, "baseline_2011")
+    for _ in range(5):
+        page.locator(".kazsim-step").first.click()
+    _wait_for(lambda: _day(page) == 5)
     before = _image_source(page, ".kazsim-timeline-image")
-    for expected in (1, 2, 3):
-        page.get_by_role("button", name="Step").click()
-        _wait_for(lambda e=expected: _day(page) == e)
+    page.locator(".kazsim-control-sweeps").get_by_role("checkbox").first.click()
+    date_field = page.locator(".kazsim-control-law_date input").first
+    date_field.fill("2011-01-06")  # in force tomorrow: the response would have begun on days already simulated
+    date_field.press("Enter")
+    page.get_by_text("06 Jan: sweeps off").first.wait_for(state="visible")
+    _wait_for(lambda: "days already simulated" in page.locator(".kazsim-message").first.inner_text())
+    date_field.fill(law_date)
+    date_field.press("Enter")
+    _wait_for(lambda: law_date in page.locator(".kazsim-control-law_date .kazsim-control-value").inner_text())
+    _wait_for(lambda: page.locator(".kazsim-message").count() == 0)
     _wait_for(lambda: _image_source(page, ".kazsim-timeline-image") != before)
+    for _ in range(3):
+        page.locator(".kazsim-step").first.click()
+    _wait_for(lambda: _day(page) == 8)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export this run as a scenario file").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    scenario = load_scenario(path)
+    assert scenario.levers.sweeps.enabled and [p.start.isoformat() for p in scenario.levers.sweeps.phases] == [
+        "2011-01-06"]
+    replay = simulate(scenario, days=8).daily
+    assert replay["law_intensity"].iloc[4] == 0 and replay["law_intensity"].iloc[5] > 0  # from the next day
+    same = LiveModel("baseline_2011")  # the same changes made in this process
+    for day in range(8):
+        if day == 5:
+            same.change("sweeps", False)
+            same.change("law_date", law_date)
+        same.step()
+    assert csv_bytes(replay) == csv_bytes(same.sim.daily_frame())
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
     assert (ARTIFACTS / "app.png").stat().st_size > 10_000
@@ -436,23 +556,20 @@ def test_lever_step_and_timeline_change(page, server):
 
 @pytest.mark.browser
 def test_bad_value_is_reported_on_screen_and_the_app_keeps_running(page, server):
-    date_field = page.get_by_label("Religion law in force from (YYYY-MM-DD)").first
+    _reset_to(page, "baseline_2011")
+    date_field = page.locator(".kazsim-control-law_date input").first
     date_field.fill("2011-02-30")
     date_field.press("Enter")
-    page.get_by_role("button", name="Reset").click()
     error = page.locator(".kazsim-input-error").first
     error.wait_for(state="visible")
     message = error.inner_text()
     assert "levers.religion_law.start" in message and "2011-02-30" in message
-    assert _day(page) == 0
-    page.get_by_role("button", name="Step").click()
+    page.locator(".kazsim-step").first.click()
     _wait_for(lambda: _day(page) == 1)
-    # A valid value again clears the message.
     date_field.fill("2011-06-01")
     date_field.press("Enter")
-    page.get_by_role("button", name="Reset").click()
     _wait_for(lambda: page.locator(".kazsim-input-error").count() == 0)
-    assert "religion law" in page.locator(".kazsim-levers").first.inner_text()
+    _wait_for(lambda: "2011-06-01" in page.locator(".kazsim-control-law_date .kazsim-control-value").inner_text())
     assert server["process"].poll() is None
     with urllib.request.urlopen(server["url"], timeout=10) as response:
         assert response.status == 200
@@ -461,13 +578,26 @@ def test_bad_value_is_reported_on_screen_and_the_app_keeps_running(page, server)
 
 
 @pytest.mark.browser
+def test_side_by_side_shows_two_worlds_and_their_difference(page, server):
+    _reset_to(page, "baseline_2011")
+    page.get_by_role("button", name="Side by side").click()
+    page.locator(".kazsim-difference-image").first.wait_for(state="visible")
+    assert page.locator(".kazsim-map-image").count() == 2
+    for _ in range(3):
+        page.locator(".kazsim-step").first.click()
+    _wait_for(lambda: _day(page) == 3)
+    rows = page.locator(".kazsim-comparison tbody tr")
+    assert rows.nth(2).inner_text().split("\t")[1:] == ["+0"] * 5
+    page.screenshot(path=str(ARTIFACTS / "app-side-by-side.png"), full_page=True)
+    page.get_by_role("button", name="One world").click()
+    _wait_for(lambda: page.locator(".kazsim-map-image").count() == 1)
+
+
+@pytest.mark.browser
 def test_epstein_mode(page, server):
-    page.locator(".v-select").filter(has_text="Scenario").first.click()
-    page.get_by_role("option", name="epstein_2002").first.click()
-    page.get_by_role("button", name="Reset").click()
-    _wait_for(lambda: "epstein_2002" in page.locator(".kazsim-levers").first.inner_text())
+    _reset_to(page, "epstein_2002")
     before = _image_source(page, ".kazsim-map-image")
-    page.get_by_role("button", name="Step").click()
+    page.locator(".kazsim-step").first.click()
     _wait_for(lambda: _day(page) == 1)
     _wait_for(lambda: _image_source(page, ".kazsim-map-image") != before)
     page.screenshot(path=str(ARTIFACTS / "app-epstein.png"), full_page=True)
@@ -475,9 +605,35 @@ def test_epstein_mode(page, server):
     assert "Traceback" not in log, log[-3000:]
 
 
+@pytest.mark.browser
+def test_two_tabs_have_their_own_runs(page, server):
+    browser = page.context.browser
+    contexts, tabs = [], []
+    for _ in range(2):
+        contexts.append(browser.new_context(viewport={"width": 1280, "height": 720}))
+        tab = contexts[-1].new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        tab.goto(server["url"])
+        tab.locator(".kazsim-step").first.wait_for(state="visible")
+        tabs.append(tab)
+    for _ in range(4):
+        tabs[0].locator(".kazsim-step").first.click()
+    _wait_for(lambda: _day(tabs[0]) == 4)
+    tabs[1].locator(".kazsim-step").first.click()
+    _wait_for(lambda: _day(tabs[1]) == 1)
+    time.sleep(0.5)
+    assert (_day(tabs[0]), _day(tabs[1])) == (4, 1)
+    for context in contexts:
+        context.close()
+
+
 def test_guide_and_teaching_notes_list_the_same_exercises():
     from sim.app import GUIDE
 
     teaching = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
-    for title in ("Religion law", "Sweeps or targeted raids", "Epstein's outbursts"):
-        assert title in GUIDE and title in teaching
+    handout = (ROOT / "docs" / "handout.md").read_text(encoding="utf-8")
+    in_guide = re.findall(r"^\d+\. \*([^*]+)\.\*", GUIDE, flags=re.MULTILINE)
+    in_notes = re.findall(r"^### \d+\. (.+)$", teaching, flags=re.MULTILINE)
+    assert in_guide == in_notes and len(in_guide) >= 5, (in_guide, in_notes)
+    for title in in_guide:
+        assert title in handout, title

@@ -52,6 +52,7 @@ LAYERS = {
     "sim.parameters": 1,
     "sim.schema": 1,
     "sim.textfiles": 1,
+    "sim.tomlfile": 1,
     "sim.errors": 1,
     "sim.provenance": 1,
     "sim.processes": 1,

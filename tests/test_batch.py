@@ -315,6 +315,7 @@ def test_a_run_that_kills_its_worker_is_tried_three_times_then_recorded_and_the_
 @pytest.mark.parametrize("runs_per_task", [1, 2], ids=["one run per task", "two runs per task"])
 def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path, runs_per_task: int) -> None:
     import dask
+    import distributed  # noqa: F401  # its defaults first: leaving dask.config.set would otherwise drop them all
 
     import batch_runners
 

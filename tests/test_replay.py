@@ -127,7 +127,7 @@ def test_demo_from_opens_the_page_at_the_runs_scenario_seed_and_draw(
         from sim.app.live import LiveModel
 
         assert controls.initial_scenario() == "other-seed2012"
-        assert "other-seed2012" in controls.model_params()["scenario_name"]["values"]
+        assert "other-seed2012" in controls.scenario_names()
         model = LiveModel(scenario_name=controls.initial_scenario())
         assert model.input_error is None and model.spec.seed == 2012
         assert model.spec.parameters.model_dump(mode="json") == spec.scenario["parameters"]

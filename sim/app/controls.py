@@ -1,10 +1,9 @@
 """The page's controls: the scenario, each lever family's controls (from the registry), the seed.
 
-Controls are declared once, by the lever families (``sim.levers``); this module turns them into
-SolaraViz's ``model_params`` and validates what the page sends back into a scenario. A control left
-at its starting value keeps the scenario file's value; a moved control replaces it. Values are only
-compared, matched against fixed patterns and handed to the pydantic schema: nothing is evaluated,
-parsed as code or deserialised.
+Controls are declared once, by the lever families (``sim.levers``: label, kind, range, step, unit); this module
+turns them into the page's control descriptions, formats their values, and validates what the page sends back:
+values are only compared, matched against fixed patterns and handed to the pydantic schema. Nothing is
+evaluated, parsed as code or deserialised.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ import json
 import math
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,29 @@ SEED_PATTERN = re.compile(r"\d{1,9}")
 
 
 def lever_controls() -> dict[str, tuple[str, Control]]:
-    """Every lever control of the registry by name, with the family it belongs to."""
-    return {control.name: (family.name, control) for family in REGISTRY.values() for control in family.controls}
+    """Every lever control of the registry by name, with the family it belongs to.
+
+    A slider whose family gives it no unit of its own shows the unit its field declares (``policy_unit``).
+    """
+    return {control.name: (family.name, _with_unit(family.name, control)) for family in REGISTRY.values()
+            for control in family.controls}
 
 
-def starting_value(family: str, control: Control) -> Any:
-    """A control's starting value: the family's default for its field (text for a date)."""
-    value = REGISTRY[family].settings.model_fields[control.field].default
+def policy_unit(family: str, control: Control) -> str:
+    """The unit the lever field of ``control`` declares (``sim.levers.base.policy``), or ``""``."""
+    extra = REGISTRY[family].settings.model_fields[control.field].json_schema_extra
+    return str(extra.get("policy_unit", "")) if isinstance(extra, dict) else ""
+
+
+def _with_unit(family: str, control: Control) -> Control:
+    if control.kind != "slider" or control.unit:
+        return control
+    return replace(control, unit=policy_unit(family, control))
+
+
+def field_value(settings: Any, control: Control) -> Any:
+    """A control's value in ``settings`` (text for a date, none for an unset date)."""
+    value = getattr(settings, control.field)
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
@@ -88,27 +104,78 @@ def initial_scenario() -> str:
 
 
 def model_params(scenario: str | None = None) -> dict[str, dict]:
-    """The sidebar controls, in SolaraViz's ``model_params`` format."""
-    params: dict[str, dict] = {
-        "scenario_name": {"type": "Select", "value": scenario or initial_scenario(), "values": list(scenario_names()),
-                          "label": "Scenario"},
-    }
+    """The lever controls, each starting at the scenario's own value, by control name.
+
+    Each is ``{"type": Checkbox | SliderInt | SliderFloat | InputText, "value", "label", "unit", "family",
+    "field"}``, sliders with ``min``, ``max`` and ``step``.
+    """
+    spec = base_scenario(scenario or initial_scenario())
+    params: dict[str, dict] = {}
     for name, (family, control) in lever_controls().items():
-        start = starting_value(family, control)
+        common = {"value": field_value(spec.levers.family(family), control), "label": control.label,
+                  "unit": control.unit, "family": family, "field": control.field}
         if control.kind == "switch":
-            params[name] = {"type": "Checkbox", "value": start, "label": control.label}
+            params[name] = {"type": "Checkbox", **common}
         elif control.kind == "date":
-            params[name] = {"type": "InputText", "value": start, "label": f"{control.label} (YYYY-MM-DD)"}
+            params[name] = {"type": "InputText", **common, "unit": control.unit or "YYYY-MM-DD"}
         else:
             integer = is_integer_field(family, control)
-            params[name] = {"type": "SliderInt" if integer else "SliderFloat", "value": start,
-                            "min": int(control.minimum) if integer else control.minimum,
-                            "max": int(control.maximum) if integer else control.maximum,
-                            "step": int(control.step) if integer else control.step, "label": control.label}
-    params["seed"] = {"type": "InputText", "value": "", "label": "Seed (blank: the scenario's)"}
-    params["flash_days"] = {"type": "SliderInt", "value": 30, "min": 1, "max": 120, "step": 1,
-                            "label": "Highlight incidents of the last N days"}
+            cast = int if integer else float
+            params[name] = {"type": "SliderInt" if integer else "SliderFloat", **common, "min": cast(control.minimum),
+                            "max": cast(control.maximum), "step": cast(control.step)}
     return params
+
+
+def shown_value(control: Control, value: Any) -> str:
+    """A control's value as the page shows it: ``on``/``off``, a date, or a number to the slider's precision
+    with its unit."""
+    if control.kind == "switch":
+        return "on" if value else "off"
+    if control.kind == "date":
+        return str(value) if value else "—"
+    decimals = max(0, -int(math.floor(math.log10(control.step)))) if 0 < control.step < 1 else 0
+    number = f"{value:,.{decimals}f}" if isinstance(value, int | float) else str(value)
+    return f"{number} {control.unit}".strip()
+
+
+def values_in_force(spec: Scenario, date: dt.date) -> dict[str, Any]:
+    """Every lever control's value in force on ``date`` in a run of ``spec`` (phases included)."""
+    return {name: field_value(spec.levers.family(family).in_force(date), control)
+            for name, (family, control) in lever_controls().items()}
+
+
+def describe_change(family: str, changes: dict[str, Any]) -> str:
+    """A dated change of a family's settings in a few words (``sweeps off``, ``patrols intensity 2``)."""
+    words = []
+    for field, value in changes.items():
+        if field == "enabled":
+            words.append("on" if value else "off")
+        else:
+            shown = f"{value:g}" if isinstance(value, float) else str(value)
+            words.append(f"{field.replace('_', ' ')} {shown}")
+    return f"{family.replace('_', ' ')} {', '.join(words)}"
+
+
+def lever_summary(spec: Scenario, date: dt.date) -> list[str]:
+    """One line per lever family: its controls' values in force on ``date``."""
+    lines = []
+    values = values_in_force(spec, date)
+    for family in REGISTRY.values():
+        parts = [f"{control.label}: {shown_value(control, values[control.name])}" for control in family.controls]
+        if parts:
+            lines.append(" · ".join(parts))
+    return lines
+
+
+def validated_change(name: Any, value: Any, path: Path) -> tuple[str, dict[str, Any]]:
+    """A control's new value checked against its kind: the family and the field change; raises
+    :class:`ScenarioError`."""
+    known = lever_controls()
+    if not isinstance(name, str) or name not in known:
+        raise ScenarioError(path, str(name)[:80], "not a control of this page")
+    family, control = known[name]
+    field = f"levers.{family}.{control.field}"
+    return family, {control.field: _control_value(control, value, is_integer_field(family, control), path, field)}
 
 
 def _control_value(control: Control, value: Any, integer: bool, path, field: str) -> Any:
@@ -132,27 +199,28 @@ def _control_value(control: Control, value: Any, integer: bool, path, field: str
 
 
 def scenario_from_controls(scenario: Any, controls: dict[str, Any], seed: Any = "") -> Scenario:
-    """Validate the page's values into a scenario; raises :class:`ScenarioError` on a bad one."""
+    """Validate the page's values into a scenario (the scenario's own, with each given control's value).
+
+    Raises:
+        ScenarioError: an unknown scenario, or a bad control value or seed.
+    """
     if not isinstance(scenario, str) or scenario not in scenario_names():
         raise ScenarioError(SCENARIOS_DIR, "scenario", f"unknown scenario {str(scenario)[:80]!r}")
     base = base_scenario(scenario)
     path = SCENARIOS_DIR / f"{scenario}.toml" if scenario in SCENARIO_NAMES else Path(
         os.environ.get(STORED_SCENARIO_VARIABLE, scenario))
     data = base.model_dump()
-    known = lever_controls()
     for name, value in controls.items():
-        if name not in known:
-            raise ScenarioError(path, name, "not a control of this page")
-        family, control = known[name]
-        start = starting_value(family, control)
-        if value == start and type(value) is type(start):
-            continue  # untouched: the scenario file's value stands
-        field = f"levers.{family}.{control.field}"
-        data["levers"][family][control.field] = _control_value(control, value, is_integer_field(family, control),
-                                                               path, field)
+        family, change = validated_change(name, value, path)
+        data["levers"][family].update(change)
     if seed not in ("", None):
-        text = str(seed).strip()
-        if not SEED_PATTERN.fullmatch(text):
-            raise ScenarioError(path, "seed", f"expected a whole number of up to 9 digits (got {text[:80]!r})")
-        data["seed"] = int(text)
+        data["seed"] = parse_seed(seed, path)
     return build_scenario(data, path)
+
+
+def parse_seed(seed: Any, path: Path) -> int:
+    """A seed as typed (digits only); raises :class:`ScenarioError`."""
+    text = str(seed).strip()
+    if not SEED_PATTERN.fullmatch(text):
+        raise ScenarioError(path, "seed", f"expected a whole number of up to 9 digits (got {text[:80]!r})")
+    return int(text)

@@ -1,23 +1,45 @@
-"""How the page shows the national model: a map of the regions and a monthly timeline against 2011."""
+"""How the page shows the national model's map: regions and cities named, sympathy, police, cells, incidents."""
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
 
+import matplotlib.patheffects as path_effects
 import numpy as np
+from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
+from matplotlib.colors import LinearSegmentedColormap, Normalize
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.transforms import Bbox
 
-from sim.app.figures import Painter, new_figure
+from sim.app.figures import (
+    AROUND,
+    CENTRED,
+    FULL,
+    OKABE_ITO,
+    FigureSize,
+    Layer,
+    Painter,
+    baked_layer,
+    new_figure,
+    place_labels,
+)
 from sim.app.live import LiveModel
 from sim.data import ObservedData
 from sim.events import ATTACK_KINDS, DEATH_COLUMNS, monthly_series
-from sim.scenario import Scenario
+from sim.geography import build_layout
 
-REGION_EDGE = "#555555"
-DEATH_COLOURS = {"deaths_security": "#1f77b4", "deaths_civilian": "#9467bd",
-                 "deaths_militant": "#8c564b", "deaths_unknown": "#bcbd22"}
+REGION_EDGE = "#4d4d4d"
+#: Share of people openly sympathising, white to purple (one hue: legible with any colour vision, and apart
+#: from the markers' colours).
+SYMPATHY = LinearSegmentedColormap.from_list("sympathy", ["#ffffff", "#dcd0ea", "#9e7cc1", "#54278f"])
+SYMPATHY_MAX = 0.2
+#: Map aspect: a degree of longitude is cos(48°) of a degree of latitude at Kazakhstan's mean latitude.
+ASPECT = 1 / np.cos(np.radians(48.0))
+HALO = [path_effects.withStroke(linewidth=3, foreground="white")]
+ATTACK, POLICE_OPERATION = OKABE_ITO["vermillion"], OKABE_ITO["blue"]
 
 
 # --- data shared by all pages -----------------------------------------------------------------
@@ -79,55 +101,141 @@ def sympathiser_share(model: LiveModel) -> np.ndarray:
     return np.divide(open_, people, out=np.zeros(n), where=people > 0)
 
 
-def lever_dates(spec: Scenario) -> list[tuple[dt.date, str]]:
-    """Dates to mark on the timeline: the religion law (if enabled) and the policy milestones."""
-    marks = []
-    law = spec.levers.religion_law
-    if law.enabled and law.start:
-        marks.append((law.start, "religion law (this run)"))
-    for row in observed().policy_events.itertuples():
-        marks.append((row.date.date() if hasattr(row.date, "date") else row.date, row.id))
-    return [(d, label) for d, label in marks if spec.period.start <= d <= spec.period.end]
+def short_place(name: str) -> str:
+    """A city's name without the older name in brackets (``Oral (Uralsk)`` → ``Oral``)."""
+    return name.split(" (")[0]
+
+
+def _names(fig: Figure, ax, layout, size: FigureSize) -> None:
+    """Region boundaries, then the main cities and the region names wherever they fit without overlap."""
+    ax.add_collection(LineCollection(boundary_segments(), colors=REGION_EDGE, linewidths=0.8))
+    regions = observed().regions.sort_values("population", ascending=False)
+    city_size, region_size = size.small, size.small - 1
+    labels = []
+    for row in regions.itertuples():
+        ax.plot(row.centre_lon, row.centre_lat, marker="o", markersize=4, color="black", linestyle="none")
+        text = ax.annotate(short_place(row.admin_centre), (row.centre_lon, row.centre_lat), textcoords="offset points",
+                           xytext=(5, 0), fontsize=city_size, color="black", path_effects=HALO)
+        labels.append((text, AROUND))
+    for row in regions.itertuples():
+        if row.region.endswith(" City"):
+            continue  # Almaty and Astana: the city label names them
+        cells = np.flatnonzero(layout.cell_region == layout.regions.index(row.region))
+        points = layout.lonlat(cells)
+        inner = points[np.argmin(((points - points.mean(axis=0)) ** 2).sum(axis=1))]
+        name = row.region.removesuffix(" Region").upper().replace(" ", "\n")
+        text = ax.annotate(name, tuple(inner), textcoords="offset points", xytext=(0, 0), fontsize=region_size,
+                           color="#555555", fontstyle="italic", linespacing=0.95, path_effects=HALO)
+        labels.append((text, CENTRED))
+    place_labels(fig, labels, ax.get_window_extent())
+
+
+@lru_cache(maxsize=8)
+def names_layer(size: FigureSize, rect: tuple[float, ...], cell_degrees: float) -> tuple[Layer, list]:
+    """The boundaries and the names placed on them, drawn once per server for each size of map."""
+    layout = build_layout(cell_degrees)
+    d = layout.cell_degrees
+    extent = (layout.lon0, layout.lon0 + layout.width * d, layout.lat0, layout.lat0 + layout.height * d)
+    pixels, texts = baked_layer(size, rect, extent, ASPECT, "N", lambda fig, ax: _names(fig, ax, layout, size))
+    return Layer(pixels), texts
 
 
 class RegionMap(Painter):
-    """The national map: sympathy by grid cell, regions, police, militant cells and recent incidents."""
+    """The national map: sympathy by grid cell, regions and cities, police, militant cells and recent incidents."""
 
-    def __init__(self, model: LiveModel) -> None:
-        self.fig = fig = new_figure()
-        fig.subplots_adjust(left=0.08, right=0.92, top=0.92, bottom=0.11)
+    def __init__(self, model: LiveModel, size: FigureSize = FULL) -> None:
+        self.size = size
+        self.fig = fig = new_figure(size)
         layout = model.sim.layout
         d = layout.cell_degrees
-        ax = self.ax = fig.add_subplot()
-        self.extent = (layout.lon0, layout.lon0 + layout.width * d, layout.lat0, layout.lat0 + layout.height * d)
-        self.image = ax.imshow(np.full((layout.height, layout.width), np.nan), origin="lower", extent=self.extent,
-                               cmap="Reds", vmin=0.0, vmax=0.2, interpolation="nearest", aspect="auto")
-        bar = fig.colorbar(self.image, ax=ax, fraction=0.03, pad=0.01)
-        bar.set_label("open sympathisers (share of people)", fontsize=7)
-        bar.ax.tick_params(labelsize=7)
-        borders = ax.add_collection(LineCollection(boundary_segments(), colors=REGION_EDGE, linewidths=0.6))
+        extent = (layout.lon0, layout.lon0 + layout.width * d, layout.lat0, layout.lat0 + layout.height * d)
+        rect = (0.01, 0.24, 0.98, 0.74) if size.compact else (0.01, 0.02, 0.72, 0.96)
+        ax = self.ax = fig.add_axes(rect)
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
+        ax.set_aspect(ASPECT)
+        ax.set_anchor("N")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        self.layout = layout
+        self.colours = (SYMPATHY(np.linspace(0.0, 1.0, 256)) * 255).astype(np.uint8)
+        self.raster: tuple[np.ndarray, np.ndarray] | None = None
+        self.names, self.baked_texts = names_layer(size, rect, layout.cell_degrees)
+        self.share = np.zeros(layout.n_cells)
         empty = np.empty((0, 2))
-        self.patrols = ax.scatter(empty[:, 0], empty[:, 1], s=9, marker="s", c="#1f3fbf", label="patrol police",
-                                  linewidths=0)
-        self.special = ax.scatter(empty[:, 0], empty[:, 1], s=14, marker="D", c="#00a0a0", label="special forces",
-                                  linewidths=0)
-        self.cells = ax.scatter(empty[:, 0], empty[:, 1], s=28, marker="^", c="black", label="militant cells")
-        self.events = ax.scatter(empty[:, 0], empty[:, 1], s=90, marker="*", c="#ff7f0e", edgecolors="black",
-                                 linewidths=0.5, label=f"incidents, last {model.flash_days} days", zorder=5)
-        ax.set_xlim(self.extent[0], self.extent[1])
-        ax.set_ylim(self.extent[2], self.extent[3])
-        ax.set_xlabel("longitude °E", fontsize=8)
-        ax.set_ylabel("latitude °N", fontsize=8)
-        ax.tick_params(labelsize=7)
-        legend = ax.legend(loc="lower left", fontsize=7, markerscale=0.8, framealpha=0.8)
-        self.title = ax.set_title("", fontsize=10)
-        self._animate([self.image, borders, self.patrols, self.special, self.cells, self.events, legend, self.title])
+        self.patrols = ax.scatter(empty[:, 0], empty[:, 1], s=12, marker="s", c=OKABE_ITO["sky_blue"],
+                                  edgecolors=OKABE_ITO["blue"], linewidths=0.5, zorder=4)
+        self.special = ax.scatter(empty[:, 0], empty[:, 1], s=22, marker="D", c=OKABE_ITO["green"], linewidths=0,
+                                  zorder=4)
+        self.cells = ax.scatter(empty[:, 0], empty[:, 1], s=40, marker="^", c="black", zorder=5)
+        self.events = ax.scatter(empty[:, 0], empty[:, 1], s=140, marker="*", c=ATTACK, edgecolors="black",
+                                 linewidths=0.6, zorder=6)
+        self._legend(model, size)
+        self._animate([self.patrols, self.special, self.cells, self.events])
+
+    def _paint(self, rgba: np.ndarray) -> None:
+        """Grid cells shaded by sympathy, then the names and boundaries, written straight into the pixels."""
+        if self.raster is None:
+            self.raster = self._raster(rgba.shape[0])
+        where, cells = self.raster
+        level = np.clip(self.share / SYMPATHY_MAX * 255, 0, 255).astype(np.intp)
+        rgba.reshape(-1, 4)[where] = self.colours[level][cells]
+        self.names.over(rgba)
+
+    def _raster(self, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """Which canvas pixels show which grid cell: flat pixel indices and their cells."""
+        box = self.ax.get_window_extent()
+        columns = np.arange(int(np.ceil(box.x0)), int(np.floor(box.x1)))
+        rows = np.arange(int(np.ceil(box.y0)), int(np.floor(box.y1)))
+        x, y = np.meshgrid(columns, rows)
+        lon, lat = self.ax.transData.inverted().transform(np.column_stack([x.ravel() + 0.5, y.ravel() + 0.5])).T
+        layout = self.layout
+        gx = np.floor((lon - layout.lon0) / layout.cell_degrees).astype(np.intp)
+        gy = np.floor((lat - layout.lat0) / layout.cell_degrees).astype(np.intp)
+        inside = (gx >= 0) & (gx < layout.width) & (gy >= 0) & (gy < layout.height)
+        lookup = layout.grid_array(np.arange(layout.n_cells), fill=-1).astype(np.intp)
+        cells = np.full(len(gx), -1)
+        cells[inside] = lookup[gx[inside], gy[inside]]
+        shown = cells >= 0
+        flat = (height - 1 - y.ravel()) * self.fig.canvas.get_width_height()[0] + x.ravel()
+        return flat[shown], cells[shown]
+
+    def _legend(self, model: LiveModel, size: FigureSize) -> None:
+        """Legend and colour bar beside the map (below it when compact): never over the data."""
+        fig = self.fig
+        shading = ScalarMappable(Normalize(0.0, SYMPATHY_MAX), SYMPATHY)
+
+        def marker(shape: str, colour: str, edge: str = "none", area: float = 8) -> Line2D:
+            return Line2D([], [], marker=shape, color="none", markerfacecolor=colour, markeredgecolor=edge,
+                          markersize=area)
+
+        handles = [marker("s", OKABE_ITO["sky_blue"], OKABE_ITO["blue"]), marker("D", OKABE_ITO["green"], area=7),
+                   marker("^", "black"), marker("*", ATTACK, "black", 13), marker("*", POLICE_OPERATION, "black", 13),
+                   marker("o", "black", area=5)]
+        days = model.flash_days
+        labels = ["patrol police", "special forces", "militant cell", f"attack,\nlast {days} days",
+                  f"police operation,\nlast {days} days", "regional capital"]
+        if size.compact:
+            labels = [label.replace(",\n", ", ").replace("last ", "").replace(" days", " d") for label in labels]
+            fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=size.small - 1,
+                       frameon=False, handletextpad=0.2, columnspacing=0.8)
+            bar_axes = fig.add_axes((0.25, 0.195, 0.5, 0.025))
+            bar = fig.colorbar(shading, cax=bar_axes, orientation="horizontal")
+        else:
+            fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.745, 0.50), fontsize=size.small,
+                       frameon=False, handletextpad=0.3, labelspacing=0.5)
+            bar_axes = fig.add_axes((0.76, 0.56, 0.025, 0.3))
+            bar = fig.colorbar(shading, cax=bar_axes)
+            bar.set_label("openly sympathise\n(% of people)", fontsize=size.small)
+        bar.set_ticks(np.linspace(0, SYMPATHY_MAX, 5))
+        bar.set_ticklabels([f"{v:.0%}" for v in np.linspace(0, SYMPATHY_MAX, 5)])
+        bar.ax.tick_params(labelsize=size.small - 1)
 
     def update(self, model: LiveModel) -> Figure:
         """Redraw the data of the current day; returns the figure."""
         sim = model.sim
         layout = sim.layout
-        self.image.set_data(layout.grid_array(sympathiser_share(model), fill=np.nan).T)
+        self.share = sympathiser_share(model)
         units = sim.police
         for artist, kind in ((self.patrols, 0), (self.special, 1)):
             artist.set_offsets(layout.lonlat(units.cell[(units.kind == kind) & (units.strength >= 1)]))
@@ -136,102 +244,18 @@ class RegionMap(Painter):
         events = recent_events(model)
         if events:
             self.events.set_offsets(np.array([(e.lon, e.lat) for e in events]))
-            self.events.set_sizes([90 + 40 * min(e.deaths, 10) for e in events])
-            self.events.set_facecolors(["#ff7f0e" if e.initiator == "militant" else "#2ca02c" for e in events])
+            self.events.set_sizes([140 + 50 * min(e.deaths, 10) for e in events])
+            self.events.set_facecolors([ATTACK if e.initiator == "militant" else POLICE_OPERATION for e in events])
         else:
             self.events.set_offsets(np.empty((0, 2)))
-        self.title.set_text(f"{model.spec.name}: {model.date:%d %b %Y}  ·  {len(living)} militant cells")
         return self.fig
 
+    def caption(self, model: LiveModel) -> str:
+        """The scenario, the date and the militant cells alive."""
+        living = len(model.sim.militants.living)
+        return f"{model.spec.name} · {model.date:%d %b %Y} · {living} militant cell{'s' if living != 1 else ''}"
 
-class MonthlyTimeline(Painter):
-    """Simulated monthly attacks and deaths against the observed 2011 series, with the policy milestones."""
-
-    def __init__(self, model: LiveModel) -> None:
-        self.fig = fig = new_figure()
-        spec = model.spec
-        fig.subplots_adjust(left=0.08, right=0.98, top=0.92, bottom=0.08, hspace=0.12)
-        self.start, end = spec.period.start, spec.period.end
-        obs = observed_monthly(self.start, end)
-        n = self.n = len(obs)
-        months = np.arange(n)
-        top, bottom = self.top, self.bottom = fig.subplots(2, 1, sharex=True)
-        self.attacks = top.bar(months - 0.2, np.zeros(n), width=0.4, color="#ff7f0e", label="simulated attacks")
-        obs_attacks = obs["attacks"].to_numpy()
-        top.bar(months + 0.2, obs_attacks, width=0.4, color="#7f7f7f", label="observed attacks (seed)")
-        top.set_ylabel("attacks / month", fontsize=8)
-        self.title = top.set_title("", fontsize=10)
-        self.deaths = {
-            column: bottom.bar(months - 0.2, np.zeros(n), width=0.4, color=colour,
-                               label=column.replace("deaths_", "sim. "))
-            for column, colour in DEATH_COLOURS.items()
-        }
-        obs_deaths = obs[list(DEATH_COLUMNS)].sum(axis=1).to_numpy()
-        bottom.bar(months + 0.2, obs_deaths, width=0.4, color="#7f7f7f", label="observed deaths (all)")
-        bottom.set_ylabel("deaths / month", fontsize=8)
-        bottom.set_xticks(months, [p.strftime("%b") for p in obs.index], fontsize=7)
-        bottom.set_xlim(-0.6, n - 0.4)
-        self.obs_max = (max(obs_attacks.max(), 1), max(obs_deaths.max(), 1))
-        for ax in (top, bottom):
-            for day, label in lever_dates(spec):
-                law = label.startswith("religion")
-                ax.axvline(self.position(day), color="#d62728" if law else "#aaaaaa", linestyle="-" if law else ":",
-                           linewidth=1.2 if law else 0.8)
-            ax.tick_params(labelsize=7)
-        self.now = [ax.axvline(0, color="black", linewidth=0.8, alpha=0.5) for ax in (top, bottom)]
-        for day, label in lever_dates(spec):
-            bottom.annotate(label, (self.position(day), 1), xycoords=("data", "axes fraction"), fontsize=6,
-                            rotation=90, xytext=(2, -2), textcoords="offset points", color="#444444", va="top")
-        seed = observed().seed_incidents
-        self.seed_marks = [(self.position(row.date.date()), row.id) for row in seed.itertuples()
-                           if self.start <= row.date.date() <= end]
-        top.plot([x for x, _ in self.seed_marks], [0.93] * len(self.seed_marks), linestyle="none", marker="v",
-                 color="black", markersize=4, transform=top.get_xaxis_transform())
-        top.legend(fontsize=7, loc="upper left")
-        bottom.legend(fontsize=7, loc="center left", ncol=1)
-        self.limits = (0.0, 0.0)
-        rects = [*self.attacks.patches, *(r for bars in self.deaths.values() for r in bars.patches)]
-        self._animate([*rects, *self.now, self.title])
-
-    def position(self, day: dt.date) -> float:
-        """x position of a day (months are 0, 1, ...)."""
-        month = (day.year - self.start.year) * 12 + day.month - self.start.month
-        return month - 0.5 + (day.day - 1) / 31
-
-    def update(self, model: LiveModel) -> Figure:
-        """Redraw the series up to the current day; returns the figure."""
-        series = simulated_monthly(model)
-        for rect, value in zip(self.attacks, series["attacks"][: self.n], strict=True):
-            rect.set_height(value)
-        base = np.zeros(self.n)
-        for column, bars in self.deaths.items():
-            values = series[column][: self.n]
-            for rect, b, value in zip(bars, base, values, strict=True):
-                rect.set_y(b)
-                rect.set_height(value)
-            base = base + values
-        limits = (max(self.obs_max[0], series["attacks"].max()) * 1.25, max(self.obs_max[1], base.max()) * 1.15)
-        if limits != self.limits:  # the axes change: the background must be drawn again
-            self.limits = limits
-            self.top.set_ylim(0, limits[0])
-            self.bottom.set_ylim(0, limits[1])
-            self.background = None
-        x = self.position(min(model.date, model.spec.period.end))
-        for line in self.now:
-            line.set_xdata([x, x])
-        self.title.set_text(
-            f"{model.spec.name}: simulated to {model.date:%d %b %Y} ({int(series['attacks'].sum())} attacks) "
-            f"vs observed 2011"
-        )
-        return self.fig
-
-
-def national_summary(spec: Scenario) -> str:
-    """One line naming the levers of a national run."""
-    lv = spec.levers
-    law = f"religion law from {lv.religion_law.start}" if lv.religion_law.enabled else "religion law off"
-    sweeps = f"sweeps of {lv.sweeps.size} (precision {lv.sweeps.precision})" if lv.sweeps.enabled else "sweeps off"
-    raids = (f"raids at intel {lv.raids.intel_threshold}, lethality {lv.raids.lethality}" if lv.raids.enabled
-             else "raids off")
-    return (f"Run: {spec.name}, seed {spec.seed}; {law}; {raids}; {sweeps}; "
-            f"patrols x{lv.patrols.intensity}; community policing {lv.informants.effort}")
+    @property
+    def map_area(self) -> Bbox:
+        """The map's axes in pixels."""
+        return self.ax.get_window_extent()

@@ -131,7 +131,9 @@ def demo(
           flush=True)
     if not is_loopback(host):
         print_error(f"serving on {host}: other machines can reach this page", label="warning", style="yellow")
-    env = {**os.environ, "KAZSIM_DEMO_SCENARIO": scenario, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache)}
+    # A closed tab's session (about 35 MB) is kept for 10 minutes in case it reconnects, not Solara's 24 hours.
+    env = {"SOLARA_KERNEL_CULL_TIMEOUT": "10m", **os.environ, "KAZSIM_DEMO_SCENARIO": scenario,
+           "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache), "KAZSIM_DEMO_WARM_UP": "1"}
     workspace = None
     if stored is not None:
         workspace = Path(tempfile.mkdtemp(prefix="kazsim-demo-"))

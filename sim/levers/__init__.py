@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, model_validator
 from pydantic_core import InitErrorDetails
 
+from sim.errors import KazsimInputError
 from sim.levers import informants, patrols, raids, religion_law, sweeps
 from sim.levers.base import Control, FamilySchedule, LeverFamily, LeverSettings, Reach, is_active, schedule
 
 if TYPE_CHECKING:
     from sim.world import World
 
-__all__ = ["FAMILIES", "REGISTRY", "Control", "LeverFamily", "LeverPlan", "LeverSettings", "Levers", "is_active",
-           "lever_table", "register", "unregister"]
+__all__ = ["FAMILIES", "REGISTRY", "Control", "LeverFamily", "LeverPlan", "LeverSettings", "Levers",
+           "PolicyChangeError", "is_active", "lever_table", "register", "unregister"]
 
 #: The lever families, in the order their effects apply each day.
 FAMILIES: tuple[LeverFamily, ...] = (
@@ -34,6 +36,10 @@ FAMILIES: tuple[LeverFamily, ...] = (
     informants.FAMILY,
 )
 REGISTRY: dict[str, LeverFamily] = {family.name: family for family in FAMILIES}
+
+
+class PolicyChangeError(KazsimInputError):
+    """A policy change during a run that would rewrite days already simulated."""
 
 
 def register(family: LeverFamily) -> None:
@@ -86,6 +92,20 @@ class Levers(BaseModel):
         """The settings of family ``name``."""
         return getattr(self, name)
 
+    def changed(self, family: str, changes: Mapping[str, Any], date: dt.date, first_day: dt.date) -> Levers:
+        """These levers with family ``family``'s ``changes`` in force from ``date`` on (a dated phase after
+        ``first_day``; see :meth:`LeverSettings.changed_from`).
+
+        Raises:
+            pydantic.ValidationError: an unknown family or field, or a value the schema refuses.
+        """
+        if family not in REGISTRY:
+            raise ValidationError.from_exception_data(type(self).__name__, [
+                InitErrorDetails(type="extra_forbidden", loc=(family,), input=dict(changes))])
+        settings = dict(self)
+        settings[family] = self.family(family).changed_from(date, changes, first_day)
+        return Levers.model_validate(settings)
+
 
 class LeverPlan:
     """The levers of one run: each family's daily values and reach, applied to the world day by day."""
@@ -131,6 +151,23 @@ class LeverPlan:
     def values(self, name: str) -> dict[str, np.ndarray]:
         """Family ``name``'s daily values over the run."""
         return self.schedules[name].values
+
+    def agrees_until(self, other: LeverPlan, days: int) -> bool:
+        """Whether ``other`` has every family reach the same places with the same values on the first ``days`` days."""
+        if days <= 0:
+            return True
+        for family in self.families:
+            name = family.name
+            if name not in other.schedules or len(other.schedules[name]) < days:
+                return False
+            mine, theirs = self.reach[name], other.reach[name]
+            if not (np.array_equal(mine.groups, theirs.groups) and np.array_equal(mine.regions, theirs.regions)):
+                return False
+            values, other_values = self.schedules[name].values, other.schedules[name].values
+            if values.keys() != other_values.keys() or any(
+                    not np.array_equal(values[key][:days], other_values[key][:days]) for key in values):
+                return False
+        return True
 
 
 def _shown(value: Any) -> str:

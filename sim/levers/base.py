@@ -80,6 +80,28 @@ class LeverSettings(StrictModel):
                 settings = settings.model_copy(update=phase.changes())
         return settings
 
+    def changed_from(self, date: dt.date, changes: Mapping[str, Any], first_day: dt.date) -> LeverSettings:
+        """These settings with ``changes`` in force from ``date`` on, validated like a scenario's.
+
+        A policy field changed after the run's ``first_day`` becomes a dated phase starting on ``date``
+        (merged into a phase that already starts then), so the record of the run is a policy timeline;
+        a change from the first day, or of a fixed field (``start``, ``end``, ``regions``), changes the
+        settings themselves.
+
+        Raises:
+            pydantic.ValidationError: a value out of bounds, an unknown field, or more than ``MAX_PHASES`` phases.
+        """
+        data = self.model_dump()
+        timed = {name: value for name, value in changes.items()
+                 if name in self.policy_fields() and date > first_day}
+        data.update({name: value for name, value in changes.items() if name not in timed})
+        if timed:
+            phases = [phase for phase in data["phases"] if phase["start"] != date]
+            merged = next((phase for phase in data["phases"] if phase["start"] == date), {"start": date})
+            phases.append({**merged, **timed})
+            data["phases"] = sorted(phases, key=lambda phase: phase["start"])
+        return type(self).model_validate(data)
+
 
 class Phase(StrictModel):
     """A dated change of a lever's settings: from ``start`` on, the fields given replace the earlier ones."""

@@ -52,6 +52,6 @@ FAMILY = LeverFamily(
     daily=daily,
     apply=apply,
     controls=(Control("community_policing", "effort", "Community policing effort", "slider", 0.0, 3.0, 0.25,
-                      "units beyond 2011"),),
+                      "programme units beyond 2011"),),
     summary="informant networks and community policing",
 )
