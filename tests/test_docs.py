@@ -77,3 +77,30 @@ def test_every_outcome_has_a_unit_and_a_reason_when_it_has_no_direction() -> Non
     for outcome in OUTCOMES:
         assert outcome.unit and outcome.label and outcome.short, outcome.name
         assert (outcome.worse_if_higher is None) == bool(outcome.no_direction), outcome.name
+
+
+def test_calibration_results_are_the_generated_ones() -> None:
+    from calibration.report import DOC_BLOCKS, update_docs
+
+    root = ODD.parent.parent
+    text = (root / "docs" / "calibration.md").read_text(encoding="utf-8")
+    for name in DOC_BLOCKS:
+        assert f"<!-- results:{name}:start -->" in text and f"<!-- results:{name}:end -->" in text, name
+    assert text == update_docs(root=root), "regenerate with `uv run python -m calibration.report`"
+
+
+def test_calibration_results_report_every_predictive_mid_p() -> None:
+    import json
+
+    from calibration.report import DOC_BLOCKS, results_markdown
+
+    for name, (summary_path, _) in DOC_BLOCKS.items():
+        summary = json.loads((ODD.parent.parent / summary_path).read_text(encoding="utf-8"))
+        if name == "sensitivity":
+            continue
+        rows = summary["posterior_predictive"]["table"]
+        assert {row["statistic"] for row in rows} >= set(summary["targets"]), name
+        block = results_markdown(summary)
+        assert all(f"`{row['statistic']}`" in block and f"{row['mid_p']:.3f}" in block for row in rows), name
+        # The must-hold of the calibration: every fitted and held-out statistic has 0.05 <= mid-p <= 0.95.
+        assert all(0.05 <= row["mid_p"] <= 0.95 for row in rows), [(r["statistic"], r["mid_p"]) for r in rows]
