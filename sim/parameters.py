@@ -99,7 +99,8 @@ PARAMETERS: tuple[Parameter, ...] = (
        "daily growth of a militant cell's capability per member (weapons, money, skills)"),
     _p("attack_rate", 0.013, "1/day", PROBABILITY, (0.002, 0.08),
        "order of magnitude: three militant attacks in January-September 2011 by at least three groups "
-       "(seeds/incidents.csv); default: the range's geometric middle", "daily probability that a capable militant cell attacks, before deterrence, "
+       "(seeds/incidents.csv); default: the range's geometric middle",
+       "daily probability that a capable militant cell attacks, before deterrence, "
        "contagion and triggers", evidence=JAN_SEP),
     _p("attack_cost", 1.0, "capability", (0.0, 100.0), (0.5, 3.0), "assumption",
        "capability a militant cell needs and spends to attack"),
@@ -182,7 +183,8 @@ PARAMETERS: tuple[Parameter, ...] = (
        "daily probability of targeted arrests on a militant cell known to police but below the raid threshold"),
     _p("attack_intel", 0.32, "intelligence", (0.0, 10.0), (0.1, 1.0),
        "2011 record, January-September: the Shubarshi attackers' group was found within days and besieged "
-       "after a nine-day manhunt (1-9 July, K-IWPR); default: the range's geometric middle", "intelligence police gain on a militant cell from each attack it carries out",
+       "after a nine-day manhunt (1-9 July, K-IWPR); default: the range's geometric middle",
+       "intelligence police gain on a militant cell from each attack it carries out",
        evidence=JAN_SEP),
     _p("intel_decay_days", 60.0, "days", (1.0, 10000.0), (20.0, 180.0), "assumption",
        "e-folding time of stale intelligence"),
