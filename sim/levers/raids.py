@@ -4,9 +4,9 @@ The policy says where and when raids may happen, the intelligence they need, the
 engagement (``lethality``: the share of members killed in an assault) and how far surrender is
 offered (``surrender_offer``, 1 as in 2011). How militants respond is behaviour, in the registry:
 ``raid_surrender`` (surrender when offered) and ``raid_officer_risk`` (officers killed per member);
-after a raid, attacks nearby become likelier or rarer (``raid_retaliation``, §7.10). The police carry
-raids out (``sim.agents.police.raid``). The 2011 operations: the Temir-district siege (July: 2
-officers, 9 suspects killed), Boraldai (December), Kyzylorda (December).
+after a raid that kills someone, attacks nearby become likelier or rarer (``raid_retaliation``, §7.10).
+The police carry raids out (``sim.agents.police.raid``); ODD §7.14 says which evidence the registry's
+raid parameters rest on.
 """
 
 from __future__ import annotations
