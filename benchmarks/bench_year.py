@@ -7,8 +7,9 @@ Run on demand: ``uv run python benchmarks/bench_year.py [--repeats N] [--skip-sc
    against the 0.05 s target. Side by side, in the same run: Mesa's own civil-violence example
    (the reference way to write such a model), timed per agent-step and extrapolated to the same
    number of agents and days.
-2. Cost against scale: time and peak memory for one year at four scales up to 1 million
-   civilian groups, each in a fresh process so peak memory is that of the run alone.
+2. Cost against scale: time and peak memory for one year at four scales up to the largest the
+   scenario bounds allow (``scale.people_per_agent`` >= 20: about 820,000 civilian groups), each in
+   a fresh process so peak memory is that of the run alone.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ import subprocess
 import sys
 import time
 
+from sim.scenario import MIN_PEOPLE_PER_AGENT
+
 TARGET_SECONDS = 0.05
-SCALES = (10_000, 100_000, 300_000, 1_000_000)
+#: Civilian groups; the last is the finest scale ``scale.people_per_agent``'s lower bound allows.
+SCALES = (10_000, 100_000, 300_000, 800_000)
 
 
 def time_year(people_per_agent: int | None = None, repeats: int = 11) -> dict[str, float]:
@@ -105,7 +109,7 @@ def main() -> None:
     print(f"  {'civilian groups':>16s}{'seconds':>10s}{'us/group-day':>14s}{'peak MB':>10s}")
     population = 16_354_739
     for groups in SCALES:
-        people = max(1, round(population / groups))
+        people = max(MIN_PEOPLE_PER_AGENT, round(population / groups))
         out = subprocess.run([sys.executable, __file__, "--child", str(people)], capture_output=True, text=True,
                              check=True)
         row = json.loads(out.stdout.strip().splitlines()[-1])
