@@ -210,6 +210,15 @@ def test_reset_keeps_the_levers_as_set_and_the_epstein_model_has_none():
     assert session.frame.day == 1 and "no policy levers" in session.frame.message
 
 
+def test_frames_say_whether_the_levers_can_change_so_the_page_never_asks_the_model_kind():
+    session = _session()
+    session.run_commands()
+    assert session.frame.levers and session.frame.controls
+    session.reset(Setup(scenario="epstein_2002"))
+    session.run_commands()
+    assert not session.frame.levers and session.frame.controls == {}
+
+
 # --- legible figures ------------------------------------------------------------------------------
 
 def _inside(boxes, width: int, height: int) -> list[str]:

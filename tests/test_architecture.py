@@ -174,3 +174,18 @@ def test_no_module_is_longer_than_400_lines() -> None:
     long = {str(p.relative_to(ROOT)): n for p in modules().values()
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def test_the_page_never_branches_on_the_model_kind() -> None:
+    """What differs between model kinds on the page is looked up in ``sim/app/views.py`` (painters) or asked of
+    the model (``LiveModel.changes_policy``); no other module of the page compares a name of a model kind."""
+    kinds = {"national", "epstein"}
+    offenders = []
+    for name, path in modules().items():
+        if not name.startswith("sim.app") or name == "sim.app.views":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Compare) and any(
+                    isinstance(part, ast.Constant) and part.value in kinds for part in [node.left, *node.comparators]):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert not offenders, "the page branches on the model kind:\n" + "\n".join(offenders)

@@ -69,6 +69,8 @@ class Frame:
     date: dt.date
     model: str
     seed: int
+    #: whether the steered world's levers can change during the run (its controls and the export are shown)
+    levers: bool
     playing: bool
     speed: int
     maps: tuple[bytes, ...] = ()
@@ -310,12 +312,13 @@ class Session:
         steered = self.steered
         spec = steered.spec
         national = view_of(steered).incidents
+        levers = steered.changes_policy
         maps = [painter(world, "map", size) for world in self.worlds]
         timelines = [painter(world, "timeline", size) for world in self.worlds]
         self._number += 1
         return Frame(
             number=self._number, setup=self.setup, day=steered.days, days=spec.period.days, date=steered.date,
-            model=spec.model, seed=spec.seed, playing=self.playing, speed=self.speed,
+            model=spec.model, seed=spec.seed, levers=levers, playing=self.playing, speed=self.speed,
             maps=tuple(p.png(w) for p, w in zip(maps, self.worlds, strict=True)),
             timelines=tuple(p.png(w) for p, w in zip(timelines, self.worlds, strict=True)),
             map_captions=tuple(p.caption(w) for p, w in zip(maps, self.worlds, strict=True)),
@@ -325,7 +328,7 @@ class Session:
             difference=self.chart.png_pair(*self.worlds) if self.chart else None,
             difference_caption=self.chart.caption_pair(*self.worlds) if self.chart else "",
             comparison=comparison_rows(*self.worlds) if self.chart else (),
-            controls=values_in_force(spec, steered.date) if national else {},
+            controls=values_in_force(spec, steered.date) if levers else {},
             summary=view_of(steered).summary(spec),
             changes=tuple(f"{phase.start:%d %b}: {describe_change(name, phase.changes())}"
                           for name, settings in spec.levers for phase in getattr(settings, "phases", ())),

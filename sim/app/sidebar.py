@@ -85,8 +85,8 @@ def LeverControl(session: Session, name: str, spec: dict, value: Any, disabled: 
 @solara.component
 def Sidebar(session: Session):
     """Scenario, one or two worlds, seed and Reset; then the levers of the steered world and the export."""
-    setup, controls, message, changes, model = use_frame(
-        session, lambda f: (f.setup, f.controls, f.message, f.changes, f.model))
+    setup, controls, message, changes, levers = use_frame(
+        session, lambda f: (f.setup, f.controls, f.message, f.changes, f.levers))
     seed, set_seed = solara.use_state(setup.seed)
     params = solara.use_memo(lambda: model_params(setup.scenario), [setup.scenario])
     two = setup.side_by_side
@@ -112,15 +112,15 @@ def Sidebar(session: Session):
                 solara.Error(message, classes=["kazsim-input-error", "kazsim-message"])
         heading = "Levers of world B (from the next day)" if two else "Levers (from the next day)"
         solara.HTML("h3", heading)
-        if model != "national":
+        if not levers:
             solara.Text("This model has no policy levers.")
         for name, spec in params.items():
             LeverControl(session, name, spec, controls.get(name, spec["value"]),
-                         disabled=model != "national").key(f"lever-{name}")
+                         disabled=not levers).key(f"lever-{name}")
         if changes:
             solara.HTML("h3", "Policy changes in this run")
             solara.HTML("ul", "".join(f"<li>{escape(line)}</li>" for line in changes), classes=["kazsim-changes"])
-        if model == "national":
+        if levers:
             with solara.Div(classes=["kazsim-export"]):
                 solara.FileDownload(lambda: session.export()[1].encode("utf-8"), filename=session.export_name(),
                                     label="Export this run as a scenario file")
