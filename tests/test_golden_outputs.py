@@ -1,8 +1,9 @@
 """Outputs are byte-identical to the recorded golden ones: every scenario file x 3 seeds (Epstein included).
 
-The digests in ``tests/golden/outputs.json`` were recorded before the code was restructured; a change of
-any output byte fails here. Deliberate changes of the model's behaviour re-record them with
-``uv run python tests/golden/record.py`` and say why in the commit.
+The digests in ``tests/golden/outputs.json`` were first recorded before the code was restructured (issue 11),
+which changed no byte of them; a change of any output byte fails here. Deliberate changes of the model's
+behaviour re-record them with ``uv run python tests/golden/record.py`` and say why in the commit (issue 12's
+mechanisms and recalibrated defaults did so twice; ``git log -- tests/golden`` lists every re-recording).
 """
 
 from __future__ import annotations
