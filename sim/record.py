@@ -195,8 +195,8 @@ def log_incident(
 
 
 def record_day(world: World) -> None:
-    """Write the day's state into today's row: people by compartment, cells, police, backlash, the law."""
-    groups, cells, row = world.civilians, world.militants, world.daily.today
+    """Write the day's state into today's row: people by compartment, militant cells, police, backlash, the law."""
+    groups, militants, row = world.civilians, world.militants, world.daily.today
     totals = groups.totals
     open_, recruits, detained, aggrieved = world.civilian_totals.tolist()
     if groups.moved_today:
@@ -211,9 +211,9 @@ def record_day(world: World) -> None:
     row[_IN_CELLS] = totals.get("in_cells", 0)
     row[_IMPRISONED] = totals.get("imprisoned", 0)
     row[_DEAD] = totals.get("dead", 0)
-    living = cells.living
+    living = militants.living
     row[_CELLS] = len(living)
-    row[_MEMBERS] = cells.members[living].sum()
+    row[_MEMBERS] = militants.members[living].sum()
     row[_POLICE_OFFICERS] = world.officers_total
     row[_LAW_INTENSITY] = world.law_intensity
 

@@ -320,7 +320,7 @@ def found_cell(world: World, home: int) -> None:
 
 
 def recruit(world: World, militant: int, count: int) -> None:
-    """Militant militant ``militant`` draws up to ``count`` members from the recruits within vision."""
+    """Militant cell ``militant`` draws up to ``count`` members from the recruits within vision of its home."""
     groups = world.civilians
     near = world.neighbourhood.of(int(world.militants.home[militant]))
     candidates = np.concatenate([groups.in_grid_cell(c) for c in near])
@@ -345,7 +345,7 @@ def split(world: World, militant: int) -> None:
 
 
 def attack(world: World, militant: int) -> Attack:
-    """Militant militant ``militant`` attacks near its home: casualties, spent capability, intelligence, contagion."""
+    """Militant cell ``militant`` attacks near its home: casualties, spent capability, intelligence, contagion."""
     militants, p, rng = world.militants, world.params, world.streams.militants
     outcome = plan_attack(rng, p, int(militants.members[militant]))
     home = int(militants.home[militant])

@@ -200,13 +200,14 @@ def investigate(
     """Intelligence on every living militant cell, and what the police do about each today.
 
     Intelligence decays and grows with tips from the informing people within vision of the
-    cell's home (``informing``, one entry per living cell). A cell whose home allows raids today
-    (``raid_allowed``) and whose intelligence reaches the raid threshold is raided; otherwise,
-    above ``arrest_intel_fraction`` of the threshold, targeted arrests happen with ``arrest_rate``
-    a day. ``tip_multiplier`` is per grid cell; ``rates`` is :class:`PoliceRates` as a record (``as_record``).
+    militant cell's home grid cell (``informing``, one entry per living militant cell). A militant
+    cell whose home allows raids today (``raid_allowed``) and whose intelligence reaches the raid
+    threshold is raided; otherwise, above ``arrest_intel_fraction`` of the threshold, targeted
+    arrests happen with ``arrest_rate`` a day. ``tip_multiplier`` is per grid cell; ``rates`` is
+    :class:`PoliceRates` as a record (``as_record``).
 
     Returns:
-        NO_ACTION, RAID or TARGETED_ARRESTS for each living cell. Draws come from numba's
+        NO_ACTION, RAID or TARGETED_ARRESTS for each living militant cell. Draws come from numba's
         generator, seeded for the day by ``civilian_day``.
     """
     r = rates[0]
@@ -303,8 +304,8 @@ def targeted_arrests(world: World, militant: int) -> None:
 def sweep(world: World, region: int) -> None:
     """A detention sweep in ``region`` (§7.16): members, radicals and uninvolved civilians are detained.
 
-    ``size`` people are detained, of whom a share ``precision`` (binomially) are involved: militant
-    militant members first (taken one by one from random militants of the region), then recruits and
+    ``size`` people are detained, of whom a share ``precision`` (binomially) are involved: members of
+    militant cells first (taken one by one from random militant cells of the region), then recruits and
     sympathisers; the rest are quiet civilians, whose groups carry backlash.
     """
     militants, groups, rng, policy = world.militants, world.civilians, world.streams.police, world.sweep_policy

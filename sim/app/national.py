@@ -1,4 +1,5 @@
-"""How the page shows the national model's map: regions and cities named, sympathy, police, cells, incidents."""
+"""How the page shows the national model's map: regions and cities named, sympathy, police, militant cells,
+incidents."""
 
 from __future__ import annotations
 
@@ -167,11 +168,11 @@ class RegionMap(Painter):
                                   edgecolors=OKABE_ITO["blue"], linewidths=0.5, zorder=4)
         self.special = ax.scatter(empty[:, 0], empty[:, 1], s=22, marker="D", c=OKABE_ITO["green"], linewidths=0,
                                   zorder=4)
-        self.cells = ax.scatter(empty[:, 0], empty[:, 1], s=40, marker="^", c="black", zorder=5)
+        self.militant_cells = ax.scatter(empty[:, 0], empty[:, 1], s=40, marker="^", c="black", zorder=5)
         self.events = ax.scatter(empty[:, 0], empty[:, 1], s=140, marker="*", c=ATTACK, edgecolors="black",
                                  linewidths=0.6, zorder=6)
         self._legend(model, size)
-        self._animate([self.patrols, self.special, self.cells, self.events])
+        self._animate([self.patrols, self.special, self.militant_cells, self.events])
 
     def _paint(self, rgba: np.ndarray) -> None:
         """Grid cells shaded by sympathy, then the names and boundaries, written straight into the pixels."""
@@ -240,7 +241,7 @@ class RegionMap(Painter):
         for artist, kind in ((self.patrols, 0), (self.special, 1)):
             artist.set_offsets(layout.lonlat(units.cell[(units.kind == kind) & (units.strength >= 1)]))
         living = sim.militants.living
-        self.cells.set_offsets(layout.lonlat(sim.militants.home[living]))
+        self.militant_cells.set_offsets(layout.lonlat(sim.militants.home[living]))
         events = recent_events(model)
         if events:
             self.events.set_offsets(np.array([(e.lon, e.lat) for e in events]))
