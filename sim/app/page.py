@@ -42,14 +42,14 @@ civil-violence grid (vermillion active, light blue quiet, black jailed, blue cop
 
 **Exercises.**
 
-1. *Religion law.* Type seed 1, run `baseline_2011` to December and count the attacks before
+1. *Religion law.* Type seed 2, run `baseline_2011` to December and count the attacks before
    and after 25 Oct. Untick *Religion law*, Reset, run again; then tick it, set the date to
    2011-06-01, Reset and run again. Which changes first: the shading or the attacks?
 2. *Sweeps or targeted raids.* With the same seed, compare `baseline_2011`, `no_sweeps` and
    `targeted_raids_only`: attacks, deaths, and the shading around places that were swept.
 3. *Epstein's outbursts.* Choose `epstein_2002` and play. When do outbursts come, and
    what does the jailed count do after each one?
-4. *Live change.* Play `baseline_2011` with seed 1; on 1 July untick *Detention sweeps*. The
+4. *Live change.* Play `baseline_2011` with seed 3; on 1 July untick *Detention sweeps*. The
    timeline marks the day. What changes in the months after, and what does not?
 5. *Side by side.* Choose *Side by side* and play: with nothing changed, A and B stay identical.
    Then untick *Religion law* in world B and play on. When do the lines part, and which first?
