@@ -30,14 +30,16 @@ from sim.parameters import PARAMETERS
 from sim.schema import FIRST_DATE, LAST_DATE, MAX_DAYS, MAX_SEED, Date, Probability, StrictModel
 from sim.textfiles import UnreadableFileError, read_text, safe_repr
 
-__all__ = ["FIRST_DATE", "LAST_DATE", "MAX_DAYS", "MAX_SEED", "SCENARIOS_DIR", "EpsteinSettings", "Levers",
-           "Parameters", "Period", "Scale", "Scenario", "ScenarioError", "build_scenario", "load_scenario",
+__all__ = ["FIRST_DATE", "LAST_DATE", "MAX_CELL_DEGREES", "MAX_DAYS", "MAX_SEED", "SCENARIOS_DIR", "EpsteinSettings",
+           "Levers", "Parameters", "Period", "Scale", "Scenario", "ScenarioError", "build_scenario", "load_scenario",
            "resolve_scenario_path", "scenario_from_resolved", "scenario_toml"]
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 #: Finest scale: 20 people per civilian group gives ~820,000 groups (about 1 GB and 5 s a year).
 MIN_PEOPLE_PER_AGENT = 20
+#: Coarsest grid: from 3.6° on, two regions' administrative centres share a cell and a region is left with none.
+MAX_CELL_DEGREES = 3.5
 #: How many files an ``extends`` chain may pass through, and how deeply tables and arrays may nest.
 MAX_EXTENDS_DEPTH = 16
 MAX_NESTING = 6
@@ -110,7 +112,7 @@ class Scale(StrictModel):
     """Resolution of the national model."""
 
     people_per_agent: Annotated[int, Field(ge=MIN_PEOPLE_PER_AGENT, le=1_000_000)] = 1500
-    cell_degrees: Annotated[float, Field(ge=0.1, le=5.0)] = 0.75
+    cell_degrees: Annotated[float, Field(ge=0.1, le=MAX_CELL_DEGREES)] = 0.75
 
 
 class EpsteinSettings(StrictModel):

@@ -17,6 +17,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -305,6 +306,7 @@ def test_no_lax_coercion(text: str, field: str, expected: str, tmp_path: Path) -
         ("[scale]\npeople_per_agent = 1000000000000000", "scale.people_per_agent"),
         ("[scale]\npeople_per_agent = 1e15", "scale.people_per_agent"),
         ("[scale]\ncell_degrees = 0.01", "scale.cell_degrees"),
+        ("[scale]\ncell_degrees = 4.0", "scale.cell_degrees"),
         ("[epstein]\nwidth = 1000000\nheight = 1000000", "epstein.width"),
         ("[levers.religion_law]\nscope = inf", "levers.religion_law.scope"),
         ("[levers.raids]\nintel_threshold = nan", "levers.raids.intel_threshold"),
@@ -320,6 +322,17 @@ def test_absurd_sizes_and_infinities_are_refused(text: str, field: str, tmp_path
     path.write_text(text if text.startswith("name") else f'name = "absurd"\n{text}\n')
     expect_error(cli("run", str(path), "--out", str(tmp_path / "o")), str(path), field)
     assert not (tmp_path / "o").exists()
+
+
+def test_every_allowed_grid_gives_each_region_a_cell() -> None:
+    """Cells coarser than the bound let two centres share a cell and a region vanish (the run then crashed)."""
+    from sim.geography import build_layout
+    from sim.scenario import MAX_CELL_DEGREES
+
+    for hundredths in range(100, round(MAX_CELL_DEGREES * 100) + 1):
+        layout = build_layout(hundredths / 100)
+        assert (np.bincount(layout.cell_region, minlength=len(layout.regions)) > 0).all(), hundredths / 100
+    assert load_scenario(BASELINE, [f"scale.cell_degrees={MAX_CELL_DEGREES}"]).scale.cell_degrees == MAX_CELL_DEGREES
 
 
 def test_command_line_sizes_are_bounded(tmp_path: Path) -> None:
