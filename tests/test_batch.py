@@ -579,6 +579,9 @@ def test_replicates_and_workers_are_bounded(tmp_path: Path) -> None:
         run_batch(["baseline_2011"], replicates=1, workers=0, out=tmp_path / "o")
     with pytest.raises(BatchError, match="--seed"):
         run_batch(["baseline_2011"], replicates=1, base_seed=-1, out=tmp_path / "o")
+    for seed, replicates in ((str(2**32 - 1), "2"), ("99999999999999999999999", "1")):
+        result = cli("batch", "baseline_2011", "--seed", seed, "--replicates", replicates, "--out", str(tmp_path / "o"))
+        assert result.exit_code == 2 and "the last seed must be at most 4294967295" in result.output, result.output
     assert not (tmp_path / "o").exists()
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sim.errors import KazsimInputError
+from sim.schema import MAX_SEED
 
 DEFAULT_REPLICATES = 100
 
@@ -97,6 +98,9 @@ def check_batch_size(replicates: int, workers: int, base_seed: int = DEFAULT_BAS
         raise BatchError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
     if isinstance(base_seed, bool) or not isinstance(base_seed, int) or base_seed < 0:
         raise BatchError(f"--seed must be a whole number >= 0, not {base_seed}")
+    if base_seed + replicates - 1 > MAX_SEED:  # seeds are those kazsim run --seed accepts, and fit the tables' int64
+        raise BatchError(f"--seed {base_seed} with --replicates {replicates} reaches seed "
+                         f"{base_seed + replicates - 1}; the last seed must be at most {MAX_SEED}")
 
 
 def seeds_for(replicates: int, base_seed: int = DEFAULT_BASE_SEED) -> list[int]:
