@@ -522,16 +522,25 @@ def test_foreign_files_are_reported_and_ignored(tmp_path: Path, pristine: Path, 
     [("[1, 2]", "expected a JSON object"), ('{"scenarios": [], "base_seed": 2011, "replicates": 2}', "'scenarios'"),
      ('{"scenarios": {}, "base_seed": "x", "replicates": 2}', "'base_seed'"),
      ('{"scenarios": {"a": 1}, "base_seed": 1, "replicates": 2}', "'scenarios.a'"),
-     ('{"scenarios": {}, "base_seed": 2011}', "'replicates' is missing")],
+     ('{"scenarios": {}, "base_seed": 2011}', "'replicates' is missing"),
+     (lambda m: m["parameters"].update(particles=[1]), "'parameters.particles'"),
+     (lambda m: m.update(provenance="x"), "'provenance'"),
+     (lambda m: m["scenarios"]["no_sweeps"].update(resolved="x"), "'scenarios.no_sweeps.resolved'"),
+     (lambda m: m["scenarios"]["no_sweeps"].update(stated_parameters=5), "'scenarios.no_sweeps.stated_parameters'")],
 )
 def test_manifest_of_the_wrong_shape_is_an_input_error(
     tmp_path: Path, pristine: Path, manifest: str, field: str
 ) -> None:
     out = tmp_path / "b"
     shutil.copytree(pristine, out)
+    if callable(manifest):  # a damaged field deeper in the real manifest: batch, compare, its report and replay use it
+        edited = json.loads((out / "manifest.json").read_text())
+        manifest(edited)
+        manifest = json.dumps(edited)
     (out / "manifest.json").write_text(manifest)
     before = sorted(out.rglob("*"))
-    for args in (["batch", *BATCH_ARGS, "--out", str(out)], ["compare", str(out)]):
+    for args in (["batch", *BATCH_ARGS, "--out", str(out)], ["compare", str(out), "--report", str(out / "r.html")],
+                 ["run", "--from", str(out), "--scenario", "no_sweeps", "--seed", "2011", "--out", str(out / "r")]):
         result = cli(*args)
         assert result.exit_code == 2 and "manifest.json" in result.output and field in result.output, result.output
         assert "Traceback" not in result.output

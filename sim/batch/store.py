@@ -317,11 +317,21 @@ def read_manifest(root: Path) -> dict[str, Any]:
     for name, scenario in scenarios.items():
         if not isinstance(scenario, dict) or not isinstance(scenario.get("digest"), str):
             raise BatchError(f"{path}: field 'scenarios.{name}' must be an object with a 'digest' string")
+        if not isinstance(scenario.get("resolved", {}), dict):
+            raise BatchError(f"{path}: field 'scenarios.{name}.resolved' must be an object (the resolved scenario)")
+        stated = scenario.get("stated_parameters", [])
+        if not isinstance(stated, list) or not all(isinstance(item, str) for item in stated):
+            raise BatchError(f"{path}: field 'scenarios.{name}.stated_parameters' must be a list of parameter names")
     for key in ("base_seed", "replicates"):
         if not _is_int(manifest[key]):
             raise BatchError(f"{path}: field {key!r} must be a whole number, not {manifest[key]!r}")
     if not isinstance(manifest.get("parameters", {}), dict):
         raise BatchError(f"{path}: field 'parameters' must be an object, not {manifest['parameters']!r}")
+    particles = manifest.get("parameters", {}).get("particles", {})
+    if not isinstance(particles, dict) or not all(_is_int(particle) for particle in particles.values()):
+        raise BatchError(f"{path}: field 'parameters.particles' must be an object mapping seeds to particle numbers")
+    if not isinstance(manifest.get("provenance", {}), dict):
+        raise BatchError(f"{path}: field 'provenance' must be an object")
     seeds = manifest.get("seeds", [])
     if not isinstance(seeds, list) or not all(_is_int(seed) for seed in seeds):
         raise BatchError(f"{path}: field 'seeds' must be a list of whole numbers")
