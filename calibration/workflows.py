@@ -28,6 +28,7 @@ from calibration.simulator import CALIBRATION_OVERRIDES, Simulator
 from calibration.targets import FULL_YEAR, TargetSet, load_targets, observed_statistics, target_set
 from sim.errors import KazsimInputError
 from sim.tables import frame_table
+from sim.textfiles import safe_repr
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_DB = RESULTS / "calibration.db"
@@ -36,10 +37,17 @@ Show = Callable[[object], None]
 
 def free_parameters(text: str | None) -> tuple[str, ...]:
     """The free parameters named in ``--free`` (comma-separated; default: the Morris choice), validated."""
-    if not text:
+    if text is None:
         return FREE_PARAMETERS
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    prior_ranges(names)  # validates the names
+    names = tuple(n.strip() for n in text.split(","))
+    if not all(names):
+        raise CalibrationError(f"--free {safe_repr(text)}: expected parameter names separated by commas")
+    if len(set(names)) != len(names):
+        raise CalibrationError(f"--free {safe_repr(text)}: names a parameter more than once")
+    try:
+        prior_ranges(names)  # validates the names
+    except CalibrationError as error:
+        raise CalibrationError(f"--free {safe_repr(text)}: {error}") from None
     return names
 
 

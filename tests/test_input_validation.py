@@ -417,7 +417,13 @@ def test_report_suffix_picks_the_format_or_is_refused(tmp_path: Path) -> None:
 
 def test_calibration_commands_refuse_bad_options(tmp_path: Path) -> None:
     expect_error(cli("calibrate", "--max-walltime", "nan"), "--max-walltime")
-    expect_error(cli("calibrate", "--free", "no_such_parameter"), "no_such_parameter")
+    expect_error(cli("calibrate", "--free", "no_such_parameter"), "--free", "no_such_parameter")
+    for free, problem in ((",", "separated by commas"), ("legitimacy,,vision", "separated by commas"),
+                          ("legitimacy,legitimacy", "more than once")):
+        # Once a calibration of no parameter (or of one twice) that crashed plotting, its files written.
+        expect_error(cli("calibrate", "--free", free, "--population", "2", "--generations", "1", "--out",
+                         str(tmp_path / "cal")), f"--free {free!r}", problem)
+        assert not (tmp_path / "cal").exists()
     targets = tmp_path / "targets.json"
     targets.write_bytes(codecs.BOM_UTF16_LE + "{}".encode("utf-16-le"))
     expect_error(cli("calibrate", "--targets", str(targets), "--db", str(tmp_path / "db")), "targets.json", "UTF-16")
