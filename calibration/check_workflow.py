@@ -81,6 +81,9 @@ def check_workflow(
     full_observed = observed_statistics() if targets is None else dict(observed)
     post = load_posterior(posterior) if ppc_sims > 0 else None
     free = _calibrated(posterior, post) if post is not None else list(free_parameters(None))
+    if out.exists() and not out.is_dir():
+        raise CalibrationError(f"--out {out}: is a file; expected a folder for summary.json and the plots")
+    out.mkdir(parents=True, exist_ok=True)  # before the simulations: an --out that cannot be made fails at once
     fitted = tuple(window.targets)
     sections: dict = {}
     shown_columns = ["statistic", "observed", "q05", "median", "q95", "inside_90", "mid_p"]
@@ -95,6 +98,9 @@ def check_workflow(
     if prior_sims > 0:
         began = time.perf_counter()
         table = reference_table(free, prior_sims, seed, workers=workers, window=window)
+        if table.empty:
+            raise CalibrationError(f"--prior-sims {prior_sims}: every prior simulation fell outside the plausible "
+                                   "support, leaving nothing to check; give more")
         prior = prior_predictive_check(table, full_observed, window)
         show(frame_table(prior[shown_columns].round(3), f"Prior predictive check ({len(table)} simulations)"))
         in_fit = prior[prior["fitted"]]

@@ -432,3 +432,27 @@ def test_calibration_commands_refuse_bad_options(tmp_path: Path) -> None:
     posterior.write_bytes(b"\x00\x00binary")
     expect_error(cli("calibrate-check", "--posterior", str(posterior), "--prior-sims", "0", "--out", str(tmp_path)),
                  "posterior.csv", "binary")
+
+
+def test_calibrate_check_refuses_an_unusable_out_before_simulating_and_an_empty_prior_table(tmp_path: Path,
+                                                                                            monkeypatch) -> None:
+    import pandas as pd
+
+    import calibration.check_workflow as check_workflow
+
+    def no_simulations(*args, **kwargs):
+        raise AssertionError("--out is checked before any simulation")
+
+    monkeypatch.setattr(check_workflow, "reference_table", no_simulations)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for out in (afile, afile / "below"):
+        result = cli("calibrate-check", "--prior-sims", "5", "--ppc-sims", "0", "--out", str(out))
+        expect_error(result, str(afile))
+    assert afile.read_text() == "x"
+    empty = pd.DataFrame({"failed": []})  # what reference_table keeps when every draw falls outside the support
+    monkeypatch.setattr(check_workflow, "reference_table", lambda *args, **kwargs: empty)
+    out = tmp_path / "checks"
+    expect_error(cli("calibrate-check", "--prior-sims", "3", "--ppc-sims", "0", "--out", str(out)), "--prior-sims 3",
+                 "outside the plausible support")
+    assert list(out.iterdir()) == []
