@@ -449,6 +449,12 @@ def _write(path: Path, data: bytes | str) -> None:
     path.write_bytes(data.encode() if isinstance(data, str) else data)
 
 
+def _flip(path: Path, start: int, stop: int) -> None:
+    """Invert the bytes ``start:stop`` of a file in place."""
+    data = path.read_bytes()
+    path.write_bytes(data[:start] + bytes(b ^ 0xFF for b in data[start:stop]) + data[stop:])
+
+
 DAMAGES = {
     "daily not parquet": ("daily/scenario=baseline_2011/seed=2011.parquet", lambda p, r: _write(p, b"not parquet"),
                           "not a readable Parquet file"),
@@ -463,6 +469,9 @@ DAMAGES = {
                                "run record names scenario 'baseline_2011' seed 2012"),
     "record a list": ("runs/scenario=baseline_2011/seed=2011.json", lambda p, r: _write(p, "[1, 2]"),
                       "run record is not an object"),
+    # Bytes flipped inside a data page: footer and metadata intact, so only the recorded sha256 shows it.
+    "daily flipped inside": ("daily/scenario=baseline_2011/seed=2011.parquet", lambda p, r: _flip(p, 40, 400),
+                             "damaged: its sha256 is not the one the run recorded"),
 }
 
 

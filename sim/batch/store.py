@@ -11,6 +11,7 @@ Layout::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -128,6 +129,7 @@ class BatchFolder:
         """What is wrong with a complete run's record and tables (empty: nothing)."""
         name, seed = run
         problems = []
+        record = None
         try:
             record = json.loads(record_path.read_bytes())
         except (OSError, ValueError):
@@ -139,9 +141,17 @@ class BatchFolder:
             elif record.get("scenario") != name or not _is_int(record.get("seed")) or record["seed"] != seed:
                 problems.append(FolderProblem(record_path, f"run record names scenario {record.get('scenario')!r} "
                                                            f"seed {record.get('seed')!r}, not this path's", run))
+        # Records since this check hold their tables' sha256, which also catches damage the footer does not show.
+        digests = record.get("sha256") if isinstance(record, dict) else None
         for kind in ("events", "daily"):
             path = self._path(kind, name, seed, ".parquet")
             problem = _table_problem(path, name, seed)
+            if problem is None and isinstance(digests, dict) and kind in digests:
+                try:
+                    if hashlib.sha256(path.read_bytes()).hexdigest() != digests[kind]:
+                        problem = "damaged: its sha256 is not the one the run recorded"
+                except OSError as error:
+                    problem = f"cannot be read ({error.strerror or error})"
             if problem is not None:
                 problems.append(FolderProblem(path, problem, run))
         return problems
@@ -211,7 +221,8 @@ class BatchFolder:
             target = self._path("daily", outcome.name, outcome.seed, ".parquet")
             atomic_write_bytes(target, outcome.daily)
             record = {"scenario": outcome.name, "seed": outcome.seed, **particle, "totals": outcome.totals,
-                      "seconds": outcome.seconds}
+                      "seconds": outcome.seconds, "sha256": {kind: hashlib.sha256(data).hexdigest() for kind, data
+                                                             in (("events", outcome.events), ("daily", outcome.daily))}}
             target = self._path("runs", outcome.name, outcome.seed, ".json")
             atomic_write_text(target, json.dumps(record, indent=2) + "\n")
             target = failure
