@@ -196,8 +196,8 @@ def _parse_toml(text: str, path: Path) -> dict[str, Any]:
     return raw
 
 
-def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """A scenario file's table with its ``extends`` chain merged in; errors name the file at fault."""
+def _read_toml(path: Path, chain: tuple[Path, ...] = (), origins: dict[str, Path] | None = None) -> dict[str, Any]:
+    """A scenario file's table with its ``extends`` chain merged in (``origins``: each value's file, if given)."""
     try:
         text = read_text(path)
     except UnreadableFileError as error:
@@ -212,6 +212,8 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         except (OSError, ValueError) as error:
             raise ScenarioError(path, "posterior", f"not a usable path ({error})") from None
     parent = raw.pop("extends", None)
+    if origins is not None:  # a value is held by the first file of the chain that states it
+        origins.update({key: path for key in tomlfile.dotted_keys(raw) if key not in origins})
     if parent is None:
         return raw
     if not isinstance(parent, str) or not parent.strip() or len(parent) > 4096:
@@ -224,7 +226,7 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ScenarioError(path, "extends", f"scenarios extend each other in a cycle (through {parent_path.name})")
     if len(chain) + 1 >= MAX_EXTENDS_DEPTH:
         raise ScenarioError(path, "extends", f"a chain of more than {MAX_EXTENDS_DEPTH} files; expected fewer")
-    base = _read_toml(parent_path, (*chain, path))
+    base = _read_toml(parent_path, (*chain, path), origins)
     base.pop("description", None)
     return _merge(base, raw)
 
@@ -359,7 +361,8 @@ def load_scenario(path: Path | str, overrides: list[str] | None = None, seed: in
         ScenarioError: naming the file and the field at fault (and the override, when one is).
     """
     path = resolve_scenario_path(path)
-    data = _read_toml(path)
+    origins: dict[str, Path] = {}
+    data = _read_toml(path, origins=origins)
     data.setdefault("name", path.stem)
     given: dict[str, str] = {}
     if overrides:
@@ -367,6 +370,9 @@ def load_scenario(path: Path | str, overrides: list[str] | None = None, seed: in
     if seed is not None:
         data["seed"] = seed
         given["seed"] = f"--seed {seed}"
+    # A value the file inherits is reported with the file it is written in (the overrides, first, win).
+    given |= {key: f"set in {origin}, which {path.name} extends" for key, origin in origins.items()
+              if origin != path and key not in given}
     scenario = build_scenario(data, path, given)
     _check_regions(scenario, path)
     return scenario

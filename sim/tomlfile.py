@@ -28,6 +28,15 @@ def dumps(table: Mapping[str, Any]) -> str:
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
+def dotted_keys(table: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Dotted names of a (read) table's values, e.g. ``parameters.legitimacy``; an array is one value."""
+    keys = []
+    for key, value in table.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        keys.extend(dotted_keys(value, name) if isinstance(value, Mapping) and value else [name])
+    return keys
+
+
 def _is_table_list(value: Any) -> bool:
     return isinstance(value, list | tuple) and bool(value) and all(isinstance(item, Mapping) for item in value)
 

@@ -240,6 +240,19 @@ def test_unreadable_bytes_are_named_as_such(data: bytes, expected: str, tmp_path
     assert not (tmp_path / "o").exists()
 
 
+def test_a_bad_value_inherited_through_extends_names_the_file_it_is_written_in(tmp_path: Path) -> None:
+    (tmp_path / "parent.toml").write_text('name = "parent"\n[parameters]\nlegitimacy = "x"\nvision = 3\n')
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "parent.toml"\nname = "child"\n[levers.sweeps]\nenabled = "no"\n')
+    expect_error(cli("run", str(child)), str(child), "parameters.legitimacy", f"set in {tmp_path / 'parent.toml'}",
+                 "which child.toml extends", "expected a number (got 'x')")
+    child.write_text('extends = "parent.toml"\nname = "child"\n[parameters]\nlegitimacy = 0.5\nvision = 2.5\n')
+    message = expect_error(cli("run", str(child)), str(child), "parameters.vision", "whole number")
+    assert "parent.toml" not in message, "the child's own value is the child's"
+    message = expect_error(cli("run", str(child), "--set", "vision=x"), "--set 'vision=x'")
+    assert "parent.toml" not in message
+
+
 def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "bom.toml"
     path.write_bytes(codecs.BOM_UTF8 + f'extends = "{BASELINE}"\nname = "bom"\n'.encode())
