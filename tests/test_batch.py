@@ -660,3 +660,18 @@ def test_kazsim_run_reproduces_the_batch_run_with_its_seed(tmp_path: Path) -> No
     plain = CliRunner().invoke(app, ["run", str(base), "--seed", "2013", "--out", str(tmp_path / "s"),
                                      "--parameters", "scenario", *(f"--set={o}" for o in QUICK)])
     assert plain.exit_code == 0 and "scenario file's own values" in " ".join(plain.output.split())
+
+
+def test_dask_tasks_shrink_towards_the_end_of_a_batch() -> None:
+    from sim.batch.executors import MAX_RUNS_PER_TASK, runs_per_task
+
+    for runs, threads in ((1000, 2), (400, 2), (37, 2), (1000, 64), (3, 8)):
+        remaining, sizes = runs, []
+        while remaining:
+            sizes.append(runs_per_task(remaining, threads))
+            remaining -= min(sizes[-1], remaining)
+        assert all(1 <= size <= MAX_RUNS_PER_TASK for size in sizes)
+        assert sizes == sorted(sizes, reverse=True), "tasks never grow as the batch goes on"
+        # the last 2 x threads tasks (what the workers still hold at the end) are each at most a run or two
+        assert max(sizes[-2 * threads:]) <= 2, (runs, threads, sizes[-2 * threads:])
+    assert runs_per_task(1000, 2) == MAX_RUNS_PER_TASK  # long tasks while much is left

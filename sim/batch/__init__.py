@@ -108,8 +108,8 @@ def run_batch(
             ``scenario`` (the scenario files' own values). Without a posterior: ``scenario``.
         warn: called with a line for every damaged file (its run is redone) and foreign file
             (ignored) in the folder; by default a :class:`BatchFolderWarning`.
-        runs_per_task: runs in one Dask task (default: about four tasks per worker thread, at most
-            ``MAX_RUNS_PER_TASK``); results do not depend on it.
+        runs_per_task: runs in one Dask task (default: shrinking as the batch nears its end, see
+            :func:`sim.batch.executors.runs_per_task`); results do not depend on it.
         manifest_extra: more top-level fields for the manifest (an exploration's design record).
         fixed_parameters: parameters the draws leave at the scenarios' values (an exploration's varied ones).
 

@@ -257,13 +257,20 @@ def run_processes(
         _stop_workers(pool, graceful)
 
 
-#: Most runs one Dask task carries: enough to spread the scheduler's per-task cost, few enough to balance the load.
-MAX_RUNS_PER_TASK = 8
+#: Most runs one Dask task carries: enough to spread the scheduler's per-task cost over a second or more of runs.
+MAX_RUNS_PER_TASK = 32
+#: Tasks per worker thread the runs still to send are cut into (guided self-scheduling).
+TASKS_PER_THREAD = 4
 
 
-def runs_per_task(runs: int, threads: int) -> int:
-    """Runs per Dask task: about four tasks per worker thread, at most ``MAX_RUNS_PER_TASK`` runs each."""
-    return max(1, min(MAX_RUNS_PER_TASK, runs // max(1, 4 * threads)))
+def runs_per_task(remaining: int, threads: int) -> int:
+    """Runs in the next Dask task: the runs not yet sent cut into ``TASKS_PER_THREAD`` tasks per worker thread.
+
+    Tasks shrink as the batch nears its end (guided self-scheduling), so the workers finish together
+    instead of one waiting for another's last long task; early on they are long (at most
+    ``MAX_RUNS_PER_TASK``), so the scheduler's cost per task is spread over many runs.
+    """
+    return max(1, min(MAX_RUNS_PER_TASK, -(-remaining // max(1, TASKS_PER_THREAD * threads))))
 
 
 def run_chunk(specs: list[RunSpec], runner: Callable[[RunSpec], RunOutcome] = run_one) -> list[RunOutcome]:
@@ -283,8 +290,9 @@ def run_dask(
 ) -> None:
     """Run on a Dask cluster: ``local`` starts a loopback LocalCluster, else connect to an address.
 
-    Several runs go in one task (``chunk`` of them; by default :func:`runs_per_task`): a task costs the
-    scheduler and the network a round trip whatever it does, as much as a short run. A task that fails on
+    Several runs go in one task (``chunk`` of them; by default :func:`runs_per_task` of those not yet sent,
+    fewer as the batch nears its end): a task costs the scheduler and the network a round trip whatever it
+    does, as much as a short run. A task that fails on
     the cluster (its workers died ``distributed.scheduler.allowed-failures`` + 1 times: ``KilledWorker``, or
     any other error) is split into one task per run, so that the failure is charged to the run that caused
     it; a one-run task that fails is recorded as failed, and the batch goes on. Dask counts a death against
@@ -296,18 +304,22 @@ def run_dask(
 
     with dask_client(scheduler, workers, BatchError) as client:
         threads = max(sum(client.nthreads().values()), 1)
-        size = chunk or runs_per_task(len(specs), threads)
-        queue: deque[list[RunSpec]] = deque(specs[i:i + size] for i in range(0, len(specs), size))
+        fresh = deque(specs)
+        alone: deque[RunSpec] = deque()  # runs of a failed task, each to be tried in a task of its own
         chunk_of: dict[str, list[RunSpec]] = {}
         running = as_completed()
 
         def submit() -> None:
-            part = queue.popleft()
+            if alone:
+                part = [alone.popleft()]
+            else:
+                size = chunk or runs_per_task(len(fresh), threads)
+                part = [fresh.popleft() for _ in range(min(size, len(fresh)))]
             future = client.submit(run_chunk, part, runner, pure=False)
             chunk_of[future.key] = part
             running.add(future)
 
-        while queue and running.count() < 2 * threads:
+        while (fresh or alone) and running.count() < 2 * threads:
             submit()
         for future in running:
             part = chunk_of.pop(future.key)
@@ -315,7 +327,7 @@ def run_dask(
                 outcomes = future.result()
             except Exception as error:
                 if len(part) > 1:  # split: each run is tried alone, so a failure is charged to its run
-                    queue.extendleft([spec] for spec in reversed(part))
+                    alone.extendleft(reversed(part))
                     outcomes = []
                 elif isinstance(error, KilledWorker):
                     outcomes = [failed(part[0], _killed_worker_reason(error))]
@@ -324,5 +336,5 @@ def run_dask(
             for outcome in outcomes:
                 on_outcome(outcome)
             future.release()
-            while queue and running.count() < 2 * threads:
+            while (fresh or alone) and running.count() < 2 * threads:
                 submit()
