@@ -2,7 +2,7 @@
 
 Cells are few (tens at most), so their state lives in small arrays of a growing capacity; each
 living cell is shown by a :class:`MilitantCell` Mesa agent. The day's draws for all cells run in
-one compiled pass (:func:`cells_day`); only the rare events it returns (formation, recruitment,
+one compiled pass (:func:`militant_cells_day`); only the rare events it returns (formation, recruitment,
 attack, split) run Python code, in :func:`militants_act`, which returns the day's attacks for
 the police to respond to.
 """
@@ -142,7 +142,7 @@ def militant_rates(p, people_per_agent: int) -> MilitantRates:
 
 
 @njit(cache=True)
-def cells_day(
+def militant_cells_day(
     living: np.ndarray,
     home: np.ndarray,
     region: np.ndarray,
@@ -260,7 +260,7 @@ def militants_act(world: World, rates: MilitantRates, record: np.ndarray) -> lis
     militants, neighbourhood = world.militants, world.neighbourhood
     living = militants.living
     shock = grievance_shock(world, rates)
-    new_homes, recruit_counts, attacks = cells_day(
+    new_homes, recruit_counts, attacks = militant_cells_day(
         living,
         militants.home,
         militants.region,
@@ -279,7 +279,7 @@ def militants_act(world: World, rates: MilitantRates, record: np.ndarray) -> lis
         shock,
     )
     for home in new_homes.tolist():
-        found_cell(world, home)
+        found_militant_cell(world, home)
     for k in np.flatnonzero(recruit_counts).tolist():
         recruit(world, int(living[k]), int(recruit_counts[k]))
     today = [attack(world, militant) for militant in living[attacks].tolist() if militants.alive[militant]]
@@ -306,7 +306,7 @@ def grievance_shock(world: World, rates: MilitantRates) -> np.ndarray:
     return shock
 
 
-def found_cell(world: World, home: int) -> None:
+def found_militant_cell(world: World, home: int) -> None:
     """A new militant cell of ``initial_members`` forms from the sympathisers of grid cell ``home``."""
     groups = world.civilians
     here = groups.in_grid_cell(home)
