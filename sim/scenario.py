@@ -305,24 +305,25 @@ def _known_keys(loc: tuple) -> list[str]:
     return list(getattr(model, "model_fields", {}))
 
 
-def _validation_error(error: ValidationError, origin: Path | str, overrides: dict[str, str]) -> ScenarioError:
-    """The first validation error as a :class:`ScenarioError`, naming the override that gave the value."""
+def _validation_error(error: ValidationError, origin: Path | str, overrides: dict[str, str],
+                      inherited: dict[str, str]) -> ScenarioError:
+    """The first validation error as a :class:`ScenarioError`, naming the override or parent file behind it."""
     first = error.errors()[0]
-    field = _field_path(first["loc"]) or None
-    message = _explain(first)
-    for key, given in overrides.items():
-        if field and (field == key or field.startswith(key + ".") or key.startswith(field + ".")):
-            message = f"{given}: {message}"
-            break
-    return ScenarioError(origin, field, message)
+    field = _field_path(first["loc"]) or ""
+    given = [text for key, text in overrides.items()
+             if field and (field == key or field.startswith(key + ".") or key.startswith(field + "."))]
+    held = [key for key in inherited if field and (field == key or field.startswith(key + "."))]  # a parent's value
+    source = given[0] if given else inherited[max(held, key=len)] if held else None
+    return ScenarioError(origin, field or None, f"{source}: {_explain(first)}" if source else _explain(first))
 
 
-def build_scenario(data: dict[str, Any], origin: Path | str, overrides: dict[str, str] | None = None) -> Scenario:
-    """Validate a scenario table (TOML types: dates as dates); errors name the origin and the field."""
+def build_scenario(data: dict[str, Any], origin: Path | str, overrides: dict[str, str] | None = None,
+                   inherited: dict[str, str] | None = None) -> Scenario:
+    """Validate a scenario table (TOML types: dates as dates); errors name the origin, the field and its source."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as error:
-        raise _validation_error(error, origin, overrides or {}) from None
+        raise _validation_error(error, origin, overrides or {}, inherited or {}) from None
 
 
 def scenario_from_resolved(data: dict[str, Any], origin: Path | str = "resolved scenario") -> Scenario:
@@ -370,10 +371,9 @@ def load_scenario(path: Path | str, overrides: list[str] | None = None, seed: in
     if seed is not None:
         data["seed"] = seed
         given["seed"] = f"--seed {seed}"
-    # A value the file inherits is reported with the file it is written in (the overrides, first, win).
-    given |= {key: f"set in {origin}, which {path.name} extends" for key, origin in origins.items()
-              if origin != path and key not in given}
-    scenario = build_scenario(data, path, given)
+    inherited = {key: f"set in {origin}, which {path.name} extends"  # reported with the file that writes it
+                 for key, origin in tomlfile.single_writers(origins, given).items() if origin != path}
+    scenario = build_scenario(data, path, given, inherited)
     _check_regions(scenario, path)
     return scenario
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -35,6 +35,25 @@ def dotted_keys(table: Mapping[str, Any], prefix: str = "") -> list[str]:
         name = f"{prefix}.{key}" if prefix else str(key)
         keys.extend(dotted_keys(value, name) if isinstance(value, Mapping) and value else [name])
     return keys
+
+
+def single_writers(origins: Mapping[str, Any], overridden: Iterable[str] = ()) -> dict[str, Any]:
+    """The one file that writes each value and each whole table, where a single file does.
+
+    Args:
+        origins: each dotted value name and the file it is written in.
+        overridden: dotted names given on the command line, which no file writes.
+
+    Returns:
+        Every dotted name and table prefix (``period`` for ``period.end``) all of whose values come
+        from the same file, with that file; a table written by two files, or overridden in part, is left out.
+    """
+    writers: dict[str, set[Any]] = {}
+    for key, origin in [*origins.items(), *((key, None) for key in overridden)]:
+        parts = key.split(".")
+        for end in range(1, len(parts) + 1):
+            writers.setdefault(".".join(parts[:end]), set()).add(origin)
+    return {name: next(iter(files)) for name, files in writers.items() if len(files) == 1 and None not in files}
 
 
 def _is_table_list(value: Any) -> bool:

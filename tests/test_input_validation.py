@@ -249,8 +249,28 @@ def test_a_bad_value_inherited_through_extends_names_the_file_it_is_written_in(t
     child.write_text('extends = "parent.toml"\nname = "child"\n[parameters]\nlegitimacy = 0.5\nvision = 2.5\n')
     message = expect_error(cli("run", str(child)), str(child), "parameters.vision", "whole number")
     assert "parent.toml" not in message, "the child's own value is the child's"
-    message = expect_error(cli("run", str(child), "--set", "vision=x"), "--set 'vision=x'")
+    # the first child inherits legitimacy = "x": an override of it is named, not the parent that also writes it
+    child.write_text('extends = "parent.toml"\nname = "child"\n[levers.sweeps]\nenabled = true\n')
+    message = expect_error(cli("run", str(child), "--set", "legitimacy=y"), "--set 'legitimacy=y'")
     assert "parent.toml" not in message
+
+
+def test_an_error_over_a_whole_table_names_a_parent_only_when_the_parent_alone_writes_it(tmp_path: Path) -> None:
+    from sim.scenario import ScenarioError, load_scenario
+
+    baseline = Path(__file__).resolve().parents[1] / "scenarios" / "baseline_2011.toml"
+    (tmp_path / "parent.toml").write_text(f'extends = "{baseline}"\nname = "parent"\n')
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "parent.toml"\nname = "child"\n[period]\nend = 2010-06-01\n')
+    with pytest.raises(ScenarioError) as caught:  # end before start: the child's own value breaks the table
+        load_scenario(child)
+    assert "field 'period'" in str(caught.value) and "extends" not in str(caught.value), str(caught.value)
+    (tmp_path / "parent.toml").write_text(f'extends = "{baseline}"\nname = "parent"\n[period]\n'
+                                          'start = 2011-06-01\nend = 2011-01-01\n')
+    child.write_text('extends = "parent.toml"\nname = "child"\n')
+    with pytest.raises(ScenarioError) as caught:  # the whole period table is the parent's
+        load_scenario(child)
+    assert f"set in {tmp_path / 'parent.toml'}, which child.toml extends" in str(caught.value), str(caught.value)
 
 
 def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
