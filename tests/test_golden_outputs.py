@@ -1,9 +1,10 @@
 """Outputs are byte-identical to the recorded golden ones: every scenario file x 3 seeds (Epstein included).
 
-The digests in ``tests/golden/outputs.json`` were first recorded before the code was restructured (issue 11),
-which changed no byte of them; a change of any output byte fails here. Deliberate changes of the model's
-behaviour re-record them with ``uv run python tests/golden/record.py`` and say why in the commit (issue 12's
-mechanisms and recalibrated defaults did so twice; ``git log -- tests/golden`` lists every re-recording).
+The digests in ``tests/golden/outputs.json`` were first recorded before the code was restructured into one module
+per agent kind and lever family (d83ede6), which changed no byte of them; a change of any output byte fails here.
+Deliberate changes of the model's behaviour re-record them with ``uv run python tests/golden/record.py`` and say
+why in the commit (the raid, trigger and contagion mechanisms and the defaults re-derived from January-September
+did so twice, c971f74 and 069b3b8; ``git log -- tests/golden`` lists every re-recording).
 """
 
 from __future__ import annotations
