@@ -22,3 +22,10 @@ def kill_worker_on_victim(spec: RunSpec) -> RunOutcome:
     if (spec.name, spec.seed) == VICTIM:
         os.kill(os.getpid(), signal.SIGKILL)
     return run_one(spec)
+
+
+def raise_on_victim(spec: RunSpec) -> RunOutcome:
+    """Run the spec, except ``VICTIM``, whose runner raises: the whole Dask task that holds it fails."""
+    if (spec.name, spec.seed) == VICTIM:
+        raise RuntimeError("the runner failed on purpose")
+    return run_one(spec)

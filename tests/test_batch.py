@@ -333,6 +333,28 @@ def test_dask_killed_worker_is_recorded_as_a_failed_run(tmp_path: Path, runs_per
     assert len(failed) < len(specs), "a task of several runs is split, so its innocent runs complete"
 
 
+def test_a_failed_task_of_guided_size_is_split_and_only_its_culprit_fails(tmp_path: Path) -> None:
+    import batch_runners
+
+    folder = sim.batch.BatchFolder(tmp_path / "b")
+    specs = quick_specs(range(2006, 2016))  # 20 runs on 2 threads: the first tasks carry 3 runs, the last ones 1
+    sizes = []
+    sizing = sim.batch.executors.runs_per_task
+
+    def recording(remaining: int, threads: int) -> int:  # runs in this process, where tasks are cut
+        sizes.append(sizing(remaining, threads))
+        return sizes[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sim.batch.executors, "runs_per_task", recording)
+        sim.batch.run_dask(specs, 2, "local", folder.save, runner=batch_runners.raise_on_victim)
+    state = folder.inspect()
+    failed = {(f["scenario"], f["seed"]): f["error"] for f in state.failures}
+    assert list(failed) == [batch_runners.VICTIM] and failed[batch_runners.VICTIM].startswith("RuntimeError")
+    assert state.complete == {(s.name, s.seed) for s in specs} - {batch_runners.VICTIM}, "nothing lost"
+    assert max(sizes) > 1 and sizes[-1] == 1, sizes
+
+
 # --- batches grow -----------------------------------------------------------------------------------------------
 
 
@@ -490,6 +512,18 @@ def test_damaged_run_is_reported_and_redone(tmp_path: Path, pristine: Path, case
     assert (out / relative).read_bytes() == (pristine / relative).read_bytes() or relative.startswith("runs/")
     for table, expected in zip(contents(out), contents(pristine), strict=True):
         pd.testing.assert_frame_equal(table, expected)
+    assert cli("compare", str(out)).exit_code == 0
+
+
+def test_records_written_before_table_digests_still_count_their_run_complete(tmp_path: Path, pristine: Path) -> None:
+    out = tmp_path / "b"
+    shutil.copytree(pristine, out)
+    for record in (out / "runs").rglob("seed=*.json"):  # as batches wrote them before records held sha256
+        content = json.loads(record.read_text())
+        del content["sha256"]
+        record.write_text(json.dumps(content, indent=2) + "\n")
+    state = sim.batch.BatchFolder(out).inspect()
+    assert len(state.complete) == 4 and not state.problems, state.problems
     assert cli("compare", str(out)).exit_code == 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import signal
 import time
 import traceback
@@ -257,8 +258,9 @@ def run_processes(
         _stop_workers(pool, graceful)
 
 
-#: Most runs one Dask task carries: enough to spread the scheduler's per-task cost over a second or more of runs.
-MAX_RUNS_PER_TASK = 32
+#: Most runs one Dask task carries: enough to spread the scheduler's per-task cost, few enough that a worker's
+#: death (whose task is run again whole) loses little.
+MAX_RUNS_PER_TASK = 8
 #: Tasks per worker thread the runs still to send are cut into (guided self-scheduling).
 TASKS_PER_THREAD = 4
 
@@ -303,11 +305,19 @@ def run_dask(
     from distributed.scheduler import KilledWorker
 
     with dask_client(scheduler, workers, BatchError) as client:
-        threads = max(sum(client.nthreads().values()), 1)
+        threads, counted = 1, -math.inf
         fresh = deque(specs)
         alone: deque[RunSpec] = deque()  # runs of a failed task, each to be tried in a task of its own
         chunk_of: dict[str, list[RunSpec]] = {}
         running = as_completed()
+
+        def top_up() -> None:
+            """Keep two tasks per worker thread in flight; workers may join (or leave) while the batch runs."""
+            nonlocal threads, counted
+            if time.monotonic() - counted > 1.0:  # asking the scheduler costs a round trip: once a second at most
+                threads, counted = max(sum(client.nthreads().values()), 1), time.monotonic()
+            while (fresh or alone) and running.count() < 2 * threads:
+                submit()
 
         def submit() -> None:
             if alone:
@@ -319,8 +329,7 @@ def run_dask(
             chunk_of[future.key] = part
             running.add(future)
 
-        while (fresh or alone) and running.count() < 2 * threads:
-            submit()
+        top_up()
         for future in running:
             part = chunk_of.pop(future.key)
             try:
@@ -336,5 +345,4 @@ def run_dask(
             for outcome in outcomes:
                 on_outcome(outcome)
             future.release()
-            while (fresh or alone) and running.count() < 2 * threads:
-                submit()
+            top_up()

@@ -46,7 +46,7 @@ def print_warning(message: str) -> None:
 
 
 RUNS_PER_TASK_HELP = ("With --scheduler: runs per Dask task (default: the runs not yet sent over four times the worker "
-                      "threads, at most 32, shrinking to 1 at the end).")
+                      "threads, at most 8, shrinking to 1 at the end).")
 
 
 def _run_batch_with_progress(
