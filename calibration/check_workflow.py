@@ -83,7 +83,10 @@ def check_workflow(
     free = _calibrated(posterior, post) if post is not None else list(free_parameters(None))
     if out.exists() and not out.is_dir():
         raise CalibrationError(f"--out {out}: is a file; expected a folder for summary.json and the plots")
-    out.mkdir(parents=True, exist_ok=True)  # before the simulations: an --out that cannot be made fails at once
+    try:  # before the simulations: an --out that cannot be made fails at once
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CalibrationError(f"--out {out}: cannot be made ({error.strerror or error})") from None
     fitted = tuple(window.targets)
     sections: dict = {}
     shown_columns = ["statistic", "observed", "q05", "median", "q95", "inside_90", "mid_p"]

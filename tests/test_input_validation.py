@@ -481,7 +481,7 @@ def test_calibrate_check_refuses_an_unusable_out_before_simulating_and_an_empty_
     afile.write_text("x")
     for out in (afile, afile / "below"):
         result = cli("calibrate-check", "--prior-sims", "5", "--ppc-sims", "0", "--out", str(out))
-        expect_error(result, str(afile))
+        expect_error(result, f"--out {out}")
     assert afile.read_text() == "x"
     empty = pd.DataFrame({"failed": []})  # what reference_table keeps when every draw falls outside the support
     monkeypatch.setattr(check_workflow, "reference_table", lambda *args, **kwargs: empty)
