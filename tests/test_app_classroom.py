@@ -17,6 +17,8 @@ from test_app import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS, _day, chromium, front
 SESSIONS = 30
 SPEED = 20  # days per second: a year takes 18 s, long enough to measure after every tab has started
 SETTLE_SECONDS, PLAY_SECONDS = 5.0, 10.0
+#: How long the last tabs may take to start playing on a loaded server.
+START_TIMEOUT_S = 120.0
 YEAR = 365
 
 
@@ -60,21 +62,29 @@ def test_thirty_sessions_play_at_once_without_errors(server, chromium):  # noqa:
         for tab in tabs:
             tab.locator(".kazsim-play").first.click()
             started.append((time.monotonic(), _day(tab)))
+        # A loaded server takes a while to answer the last clicks (on a machine 3x slower than usual the last dozen
+        # tabs showed Play for over 15 s): wait until every tab's day has moved on; a lost click fails below.
+        waiting, deadline = set(range(len(tabs))), time.monotonic() + START_TIMEOUT_S
+        while waiting and time.monotonic() < deadline:
+            waiting = {index for index in waiting if _day(tabs[index]) <= started[index][1]}
+        all_playing = time.monotonic() - started[-1][0]
         time.sleep(SETTLE_SECONDS)  # every tab playing: the rate measured next is the steady one
         # On a slow machine the first tabs can finish their year before the last Play is pressed: each series starts
         # at its Play, so such a tab's rate is its whole year's (a lower bound), never a 0 from an already-ended run.
         samples = [[first, *series] for first, series in zip(started, sample_days(tabs, PLAY_SECONDS), strict=True)]
+        stuck = {index: (series[0][1], series[-1][1], tabs[index].locator(".kazsim-play").first.inner_text())
+                 for index, series in enumerate(samples) if series[-1][1] <= series[0][1]}
         browser.close()
     rates = [days_per_second(series) for series in samples]
     report = (f"{SESSIONS} sessions playing at {SPEED} days/s, measured for {PLAY_SECONDS:.0f} s after "
               f"{SETTLE_SECONDS:.0f} s: simulated days/s per session "
               f"min {min(rates):.1f}, median {statistics.median(rates):.1f}, max {max(rates):.1f}; "
-              f"{len(errors)} page errors")
+              f"{len(errors)} page errors; every tab played {all_playing:.1f} s after the last Play was pressed")
     print(report)
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "classroom.txt").write_text(report + "\n", encoding="utf-8")
     assert not errors, errors[:5]
-    assert all(series[-1][1] > series[0][1] for series in samples)  # every tab plays its own run
+    assert not stuck, f"tabs that did not advance (day at Play, day at the end, Play button): {stuck}"
     assert server["process"].poll() is None
     log = server["log"].read_text(errors="replace")
     assert "Traceback" not in log, log[-3000:]
