@@ -123,7 +123,7 @@ PARAMETERS: tuple[Parameter, ...] = (
        "(2 + 1) / (3 + 2)",
        "share of attacks that kill at least one victim (attackers' own deaths aside)", evidence=JAN_SEP),
     _p("attacker_death_share", 0.325, "1", PROBABILITY, (0.05, 0.6),
-       "assumption: the one armed attack of January-September 2011 (Shubarshi) left its attackers alive; "
+       "assumption: the one armed attack of January-September 2011 (seeds/incidents.csv) left its attackers alive; "
        "default: the range's middle",
        "probability that an armed attacker or bomber (not suicide) dies in the attack"),
     _p("injuries_per_death", 0.4, "people per death", (0.0, 10.0), (0.1, 2.0),
@@ -182,8 +182,8 @@ PARAMETERS: tuple[Parameter, ...] = (
        "assumption; default: the range's geometric middle",
        "daily probability of targeted arrests on a militant cell known to police but below the raid threshold"),
     _p("attack_intel", 0.32, "intelligence", (0.0, 10.0), (0.1, 1.0),
-       "2011 record, January-September: the Shubarshi attackers' group was found within days and besieged "
-       "after a nine-day manhunt (1-9 July, K-IWPR); default: the range's geometric middle",
+       "2011 record, January-September: the group behind the one armed attack was found within days and besieged "
+       "after a nine-day manhunt (seeds/incidents.csv, K-IWPR); default: the range's geometric middle",
        "intelligence police gain on a militant cell from each attack it carries out",
        evidence=JAN_SEP),
     _p("intel_decay_days", 60.0, "days", (1.0, 10000.0), (20.0, 180.0), "assumption",
