@@ -85,8 +85,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("radicalisation_rate", 0.002, "1/day", PROBABILITY, (0.0005, 0.01), "assumption (Genkin & Gutfraind, K-genkin)",
        "daily probability that a sympathising group is drawn into the recruit stage near a militant cell"),
     _p("cell_formation_rate", 5.0e-8, "cells per sympathiser-day", (0.0, 1e-5), (1e-8, 1e-6),
-       "order of magnitude: at least two groups active by September 2011 (the Aktobe bomber of May, the Temir "
-       "group of June-July; domain notes §1) from between ten thousand and half a million supporters",
+       "order of magnitude: at least two groups active by September 2011 (seeds/incidents.csv, May and "
+       "June-July; domain notes §1) from between ten thousand and half a million supporters",
        "hazard that a new militant cell forms, per sympathiser per day", evidence=JAN_SEP),
     _p("recruitment_rate", 0.02, "members per cell-day", (0.0, 1.0), (0.005, 0.08),
        "the Temir group had 12 members by July 2011 (K-RUwikiTemir)",

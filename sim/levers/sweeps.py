@@ -3,7 +3,7 @@
 A sweep detains ``size`` people, of whom a share ``precision`` are involved (militant cell
 members first, then recruits and sympathisers); the rest are uninvolved civilians. Detaining the
 uninvolved raises local hardship (backlash: internment in Northern Ireland, K-ojp; indiscriminate
-repression, K-dugan, K-lyall2015). The 2011 Atyrau sweeps detained about 40 (S2). The police
+repression, K-dugan, K-lyall2015); the sweep observed in 2011 is in docs/ODD.md's table of patterns. The police
 decide on and carry out sweeps (``sim.agents.police``); this is the policy they follow.
 """
 
