@@ -12,7 +12,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -671,6 +671,39 @@ def test_local_dask_cluster_listens_on_loopback_only() -> None:
         sockets = listening([me.pid, *workers]) - before
         assert len(workers) >= 2 and len({pid for pid, _, _ in sockets}) >= 3, sockets
         assert {ip for _, ip, _ in sockets} == {"127.0.0.1"}, sockets
+    finally:
+        cluster.close()
+
+
+def _worker_settings() -> dict[str, object]:
+    import dask
+
+    return {key: dask.config.get(key) for key in ("distributed.worker.profile.enabled",
+                                                  "distributed.admin.tick.interval",
+                                                  "distributed.admin.system-monitor.interval")}
+
+
+def _scheduler_settings(dask_scheduler: Any) -> dict[str, object]:  # Dask passes the scheduler by this name
+    return {"stealing": "stealing" in dask_scheduler.extensions,
+            "monitor_disk": dask_scheduler.monitor.monitor_disk_io}
+
+
+def test_local_dask_cluster_runs_its_workers_and_scheduler_with_kazsims_settings() -> None:
+    """The settings that save CPU time reach the spawned worker processes and the scheduler, not only this process."""
+    from distributed import Client
+
+    from sim.cluster import local_cluster
+
+    cluster = local_cluster(2)
+    try:
+        with Client(cluster) as client:
+            settings = client.run(_worker_settings)
+            assert len(settings) == 2
+            for worker in settings.values():
+                assert worker == {"distributed.worker.profile.enabled": False,
+                                  "distributed.admin.tick.interval": "200ms",
+                                  "distributed.admin.system-monitor.interval": "2s"}, worker
+            assert client.run_on_scheduler(_scheduler_settings) == {"stealing": False, "monitor_disk": False}
     finally:
         cluster.close()
 

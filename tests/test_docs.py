@@ -1,4 +1,4 @@
-"""docs/ODD.md stays in step with the code: parameters, levers, daily columns and the daily schedule."""
+"""The docs stay in step with the code: ODD (parameters, levers, columns, schedule), outcomes, calibration, cluster."""
 
 from __future__ import annotations
 
@@ -104,3 +104,22 @@ def test_calibration_results_report_every_predictive_mid_p() -> None:
         assert all(f"`{row['statistic']}`" in block and f"{row['mid_p']:.3f}" in block for row in rows), name
         # The must-hold of the calibration: every fitted and held-out statistic has 0.05 <= mid-p <= 0.95.
         assert all(0.05 <= row["mid_p"] <= 0.95 for row in rows), [(r["statistic"], r["mid_p"]) for r in rows]
+
+
+def test_cluster_guide_gives_the_loopback_clusters_dask_settings() -> None:
+    """The configuration file docs/cluster.md offers for clusters started by hand is kazsim's own cluster's."""
+    import yaml
+
+    from sim.cluster import CLUSTER_SETTINGS
+
+    guide = (ODD.parent / "cluster.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(.*?)```", guide, re.DOTALL)
+    assert block is not None, "docs/cluster.md lost its Dask configuration file"
+
+    def flat(tree: dict, prefix: str = "") -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key, value in tree.items():
+            out.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+        return out
+
+    assert flat(yaml.safe_load(block.group(1))) == CLUSTER_SETTINGS
