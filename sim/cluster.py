@@ -38,7 +38,8 @@ def local_cluster(workers: int = 2):
     the rest, so there is nothing to rebalance, yet stealing books every task in and out. The system monitor
     (the dashboard's CPU, memory and network plots) samples every 2 s instead of 0.5 s and leaves out disk
     counters. Together these took about 0.8 ms of the scheduler's and 0.4 ms of a worker's CPU time off each
-    run (3 alternating pairs of 300 runs; 1.2 ms of a 145 ms run).
+    run (3 alternating pairs of 300 runs; 1.2 ms of a 145 ms run), too little for whole batches of 600 runs in
+    alternation to resolve on this machine.
     """
     import dask
     from distributed import LocalCluster
