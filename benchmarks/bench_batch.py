@@ -23,6 +23,7 @@ overhead, and 2 x that ratio the speed-up two free cores would allow.
 from __future__ import annotations
 
 import argparse
+import math
 import resource
 import shutil
 import statistics
@@ -52,7 +53,8 @@ def cpu_seconds() -> float:
 def timed(years: int, workers: int, scheduler: str | None, runs_per_task: int | None) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and steady years per second for a batch of ``years`` baseline runs in a fresh folder.
 
-    The steady pace is the middle 80 % of the runs over the time they took to come in.
+    The steady pace is the middle 80 % of the runs over the time they took to come in (a Dask task's runs come in
+    together, so it is exact to within one task; not a number when they all came in at once).
     """
     folder = Path(tempfile.mkdtemp(prefix="kazsim-bench-"))
     arrivals: list[float] = []
@@ -67,7 +69,8 @@ def timed(years: int, workers: int, scheduler: str | None, runs_per_task: int | 
         elapsed, spent = time.perf_counter() - start, cpu_seconds() - cpu
         assert len(result.runs) == years and not result.failures
         low, high = years // 10, years - years // 10 - 1
-        return elapsed, spent, (high - low) / (arrivals[high] - arrivals[low])
+        span = arrivals[high] - arrivals[low]
+        return elapsed, spent, (high - low) / span if span > 0 else math.nan
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
