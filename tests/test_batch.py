@@ -675,12 +675,10 @@ def test_local_dask_cluster_listens_on_loopback_only() -> None:
         cluster.close()
 
 
-def _worker_settings() -> dict[str, object]:
+def _worker_settings(keys: list[str]) -> dict[str, object]:
     import dask
 
-    return {key: dask.config.get(key) for key in ("distributed.worker.profile.enabled",
-                                                  "distributed.admin.tick.interval",
-                                                  "distributed.admin.system-monitor.interval")}
+    return {key: dask.config.get(key) for key in keys}
 
 
 def _scheduler_settings(dask_scheduler: Any) -> dict[str, object]:  # Dask passes the scheduler by this name
@@ -692,17 +690,15 @@ def test_local_dask_cluster_runs_its_workers_and_scheduler_with_kazsims_settings
     """The settings that save CPU time reach the spawned worker processes and the scheduler, not only this process."""
     from distributed import Client
 
-    from sim.cluster import local_cluster
+    from sim.cluster import CLUSTER_SETTINGS, local_cluster
 
     cluster = local_cluster(2)
     try:
         with Client(cluster) as client:
-            settings = client.run(_worker_settings)
+            settings = client.run(_worker_settings, list(CLUSTER_SETTINGS))
             assert len(settings) == 2
             for worker in settings.values():
-                assert worker == {"distributed.worker.profile.enabled": False,
-                                  "distributed.admin.tick.interval": "200ms",
-                                  "distributed.admin.system-monitor.interval": "2s"}, worker
+                assert worker == CLUSTER_SETTINGS, worker
             assert client.run_on_scheduler(_scheduler_settings) == {"stealing": False, "monitor_disk": False}
     finally:
         cluster.close()
