@@ -13,7 +13,8 @@ of the runs came in, without start-up (spawning workers, importing, a cluster's 
 last runs, which is what a batch many times longer would approach.
 
 Timings on a shared machine are noisy: the executors are measured in alternation, ``--rounds``
-times, each round in a rotated order, and the median of the rounds is reported with the spread.
+times, each round in a rotated order, and the median of the rounds is reported with the spread, beside the
+median of each round's own ratio to that round's one worker (less exposed to the machine's drift between rounds).
 Beside wall time it reports the CPU time each executor spent per 1,000 years (this process and every
 worker, scheduler and nanny process it started, all waited for): other users' load slows the wall
 clock but hardly the CPU time a year costs, so the CPU ratio to one worker shows each executor's own
@@ -118,6 +119,10 @@ def main() -> None:
     print(f"  2 workers vs 1, steady pace: local processes {steady_median[local] / base_steady:.2f}x, Dask "
           f"{steady_median[grouped] / base_steady:.2f}x (Dask with 1 run per task "
           f"{steady_median[single] / base_steady:.2f}x)")
+    paired = {name: [rates[name][i] / rates[one][i] for i in range(args.rounds)] for name in (local, grouped)}
+    print("  2 workers vs 1, each round's own ratio (the machine's speed drifts between rounds): "
+          + ", ".join(f"{label} {statistics.median(paired[name]):.2f}x median, {min(paired[name]):.2f}x-"
+                      f"{max(paired[name]):.2f}x" for label, name in (("local processes", local), ("Dask", grouped))))
     print(f"  2-worker Dask vs 1-worker Dask: {median[grouped] / median[dask_one]:.2f}x measured, "
           f"{steady_median[grouped] / steady_median[dask_one]:.2f}x steady")
     bound = {name: 2 * base_cpu / cpu_median[name] for name in (local, grouped, single)}
