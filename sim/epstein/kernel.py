@@ -1,12 +1,15 @@
 """The Epstein (2002) activation sweep as one compiled kernel, with the torus neighbourhood it scans.
 
-All state lives in numpy arrays (``sim.epstein.model.Lattice``); one ``@njit(cache=True)`` kernel
-performs the whole random-sequential activation, calling the shared Epstein core
+All state lives in the numpy arrays of a :class:`Lattice`; one ``@njit(cache=True)`` kernel,
+:func:`activation_sweep`, performs the whole random-sequential activation over the :class:`Torus`
+with the :class:`EpsteinRules`, calling the shared Epstein core
 (:mod:`sim.agents.core`) and drawing all randomness from the model's numpy ``Generator`` (numba
 consumes the same bit-generator stream, so a run is reproducible from ``scenario.seed``).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -23,6 +26,72 @@ STATE_NAMES = {ACTIVE: "active", QUIET: "quiet", ARRESTED: "arrested"}
 EMPTY_CODE, ACTIVE_CODE, QUIET_CODE, JAILED_CODE, COP_CODE = 0, 1, 2, 3, 4
 # Cell codes of the kernel's padded lattice.
 EMPTY_CELL, COP_CELL, ACTIVE_CELL, OTHER_CITIZEN_CELL = 0, 1, 2, 3
+
+
+class Lattice(NamedTuple):
+    """State of every agent on the torus, one array element per agent (citizens and cops).
+
+    Attributes:
+        kind: CITIZEN or COP.
+        state: ACTIVE, QUIET or ARRESTED for citizens; NO_STATE for cops.
+        jail: remaining jail steps.
+        hardship: perceived hardship H ~ U(0, 1) (citizens).
+        risk_aversion: risk aversion R ~ U(0, 1) (citizens).
+        pos_x: column of the agent's cell.
+        pos_y: row of the agent's cell.
+        occupancy: per cell (``x * height + y``), the agent there or -1.
+    """
+
+    kind: np.ndarray
+    state: np.ndarray
+    jail: np.ndarray
+    hardship: np.ndarray
+    risk_aversion: np.ndarray
+    pos_x: np.ndarray
+    pos_y: np.ndarray
+    occupancy: np.ndarray
+
+
+class Torus(NamedTuple):
+    """The torus and the neighbourhood every agent scans: sides, vision radius and the offsets in vision.
+
+    The kernel keeps the lattice's cell codes padded by ``radius`` on every side (a periodic halo),
+    so ``off_flat`` (offsets into that padded grid) needs no wrap-around arithmetic.
+    """
+
+    width: int
+    height: int
+    radius: int
+    off_x: np.ndarray
+    off_y: np.ndarray
+    off_flat: np.ndarray
+
+
+def von_neumann_torus(width: int, height: int, radius: int) -> Torus:
+    """The ``width`` x ``height`` torus with a Von Neumann neighbourhood of ``radius``."""
+    off_x, off_y = von_neumann_offsets(radius, width, height)
+    return Torus(width, height, radius, off_x, off_y, off_x * (height + 2 * radius) + off_y)
+
+
+class EpsteinRules(NamedTuple):
+    """The constants of the activation rule (Epstein 2002, Model 1)."""
+
+    legitimacy: float
+    threshold: float
+    arrest_constant: float
+    max_jail_term: int
+    movement: bool
+
+
+def epstein_rules(settings) -> EpsteinRules:
+    """The rule's constants from a scenario's ``epstein`` settings."""
+    return EpsteinRules(
+        legitimacy=float(settings.legitimacy),
+        threshold=float(settings.active_threshold),
+        arrest_constant=float(settings.arrest_prob_constant),
+        max_jail_term=int(settings.max_jail_term),
+        movement=bool(settings.movement),
+    )
 
 
 def von_neumann_offsets(radius: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,39 +142,18 @@ def _set_code(codes, x, y, value, width, height, radius):
 
 
 @njit(cache=True)
-def _step_kernel(
-    rng,
-    order,
-    kind,
-    state,
-    jail,
-    hardship,
-    risk_aversion,
-    pos_x,
-    pos_y,
-    occupancy,
-    codes,
-    width,
-    height,
-    radius,
-    off_x,
-    off_y,
-    off_flat,
-    legitimacy,
-    threshold,
-    constant,
-    max_jail_term,
-    movement,
-    empties,
-    targets,
-):
+def activation_sweep(rng, order, lattice, codes, torus, rules, empties, targets):
     """One random-sequential activation of every agent (the reference's ``shuffle_do("step")``).
 
-    ``codes`` is the lattice padded by ``radius`` on every side (periodic halo), one byte a
-    cell: empty, cop, active citizen, other citizen. A neighbourhood scan is then a branch-free
-    pass over ``off_flat`` with no wrap-around arithmetic; ``empties``/``targets`` collect the
-    offset indices of empty cells and active citizens in vision.
+    ``order`` is the previous step's order, reshuffled in place. ``codes`` is the lattice padded by
+    ``torus.radius`` on every side (periodic halo), one byte a cell: empty, cop, active citizen,
+    other citizen. A neighbourhood scan is then a branch-free pass over ``torus.off_flat`` with no
+    wrap-around arithmetic; ``empties``/``targets`` (one slot per offset) collect the offset indices
+    of empty cells and active citizens in vision.
     """
+    kind, state, jail, hardship, risk_aversion, pos_x, pos_y, occupancy = lattice
+    width, height, radius, off_x, off_y, off_flat = torus
+    legitimacy, threshold, constant, max_jail_term, movement = rules
     n = order.shape[0]
     padded_height = height + 2 * radius
     # Fresh uniform order: Fisher-Yates on the previous permutation.

@@ -51,7 +51,6 @@ rows 1..n.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -71,8 +70,10 @@ from sim.epstein.kernel import (
     OTHER_CITIZEN_CELL,
     QUIET,
     STATE_NAMES,
-    _step_kernel,
-    von_neumann_offsets,
+    Lattice,
+    activation_sweep,
+    epstein_rules,
+    von_neumann_torus,
 )
 from sim.events import empty_events
 from sim.faces import Column, Face
@@ -80,31 +81,6 @@ from sim.record import EventLog
 from sim.scenario import Scenario
 
 DAILY_COLUMNS = ("date", "step", "active", "quiet", "jailed")
-
-
-@dataclass(eq=False)
-class Lattice:
-    """State of every agent on the torus, one array element per agent (citizens and cops).
-
-    Attributes:
-        kind: CITIZEN or COP.
-        state: ACTIVE, QUIET or ARRESTED for citizens; NO_STATE for cops.
-        jail: remaining jail steps.
-        hardship: perceived hardship H ~ U(0, 1) (citizens).
-        risk_aversion: risk aversion R ~ U(0, 1) (citizens).
-        pos_x: column of the agent's cell.
-        pos_y: row of the agent's cell.
-        occupancy: per cell (``x * height + y``), the agent there or -1.
-    """
-
-    kind: np.ndarray
-    state: np.ndarray
-    jail: np.ndarray
-    hardship: np.ndarray
-    risk_aversion: np.ndarray
-    pos_x: np.ndarray
-    pos_y: np.ndarray
-    occupancy: np.ndarray
 
 
 class LatticeFace(Face):
@@ -182,15 +158,15 @@ class EpsteinModel(mesa.Model):
         self.n_citizens = n_citizens
         self.n_cops = n_agents - n_citizens
 
-        r = self.radius = s.cop_vision
-        self._off_x, self._off_y = von_neumann_offsets(r, s.width, s.height)
-        self._off_flat = self._off_x * (s.height + 2 * r) + self._off_y
+        self.radius = s.cop_vision
+        self._torus = von_neumann_torus(s.width, s.height, self.radius)
+        self._rules = epstein_rules(s)
         cell_codes = np.full(n_cells, EMPTY_CELL, dtype=np.int8)
         cell_codes[cells] = np.where(is_citizen, OTHER_CITIZEN_CELL, COP_CELL)
-        self._codes = np.pad(cell_codes.reshape(s.width, s.height), r, mode="wrap").ravel()
+        self._codes = np.pad(cell_codes.reshape(s.width, s.height), self.radius, mode="wrap").ravel()
         self._order = np.arange(n_agents, dtype=np.int64)
-        self._empties = np.empty(self._off_x.size, dtype=np.int64)
-        self._targets = np.empty(self._off_x.size, dtype=np.int64)
+        self._empties = np.empty(self._torus.off_flat.size, dtype=np.int64)
+        self._targets = np.empty(self._torus.off_flat.size, dtype=np.int64)
 
         for index in range(n_agents):
             (Citizen if is_citizen[index] else Cop)(self, index)
@@ -217,33 +193,8 @@ class EpsteinModel(mesa.Model):
 
     def step(self) -> None:
         """One day: a random-sequential activation of all agents, then the counts."""
-        s, lattice = self.settings, self.lattice
-        _step_kernel(
-            self.rng,
-            self._order,
-            lattice.kind,
-            lattice.state,
-            lattice.jail,
-            lattice.hardship,
-            lattice.risk_aversion,
-            lattice.pos_x,
-            lattice.pos_y,
-            lattice.occupancy,
-            self._codes,
-            s.width,
-            s.height,
-            self.radius,
-            self._off_x,
-            self._off_y,
-            self._off_flat,
-            s.legitimacy,
-            s.active_threshold,
-            s.arrest_prob_constant,
-            s.max_jail_term,
-            s.movement,
-            self._empties,
-            self._targets,
-        )
+        activation_sweep(self.rng, self._order, self.lattice, self._codes, self._torus, self._rules, self._empties,
+                         self._targets)
         self._records.append((self.steps, *self._counts()))
         if self.steps >= self.spec.period.days:
             self.running = False
