@@ -15,10 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from figure_checks import check_every_exported_figure
+from sim.batch import run_batch
 from sim.batch.replay import replay
 from sim.cli.main import app
 from sim.explore import efficient, load_exploration, run_exploration
 from sim.report.explore_report import write_exploration_report
+from sim.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parent.parent
 QUICK = ["period.end=2011-04-30", "scale.people_per_agent=20000", "scale.cell_degrees=1.0"]
@@ -73,6 +75,23 @@ def test_a_varied_parameter_keeps_the_design_value_and_replays_exactly(tmp_path:
         assert done.identical == {"events": True, "daily": True}
         value = result.points.set_index("scenario").loc[name, "parameters.legitimacy"]
         assert done.spec.scenario["parameters"]["legitimacy"] == value
+        assert done.spec.scenario["parameters"]["attack_rate"] == record["draw"]["attack_rate"], "the draw was run"
+    stated = {name: scenario["stated_parameters"] for name, scenario in result.batch.manifest["scenarios"].items()}
+    assert all(names == ["legitimacy"] for names in stated.values()), stated
+
+
+def test_a_point_at_the_base_settings_runs_as_a_batch_of_the_base_does(tmp_path: Path,
+                                                                       posterior_scenario: Path) -> None:
+    size = load_scenario(posterior_scenario, overrides=QUICK).levers.sweeps.size
+    result = run_exploration([posterior_scenario], [f"levers.sweeps.size={size}:{size + 100}:2"], replicates=3,
+                             out=tmp_path / "x", overrides=QUICK)
+    batch = run_batch([posterior_scenario], replicates=3, out=tmp_path / "b", overrides=QUICK)
+    point = result.points.loc[result.points["levers.sweeps.size"] == size, "scenario"].item()
+    daily = result.batch.daily
+    explored = daily[daily["scenario"] == point].drop(columns="scenario").sort_values(["seed", "date"])
+    alone = batch.daily.drop(columns="scenario").sort_values(["seed", "date"])
+    assert sorted(set(alone["seed"])) == sorted(set(explored["seed"])) and len(set(alone["seed"])) == 3
+    pd.testing.assert_frame_equal(explored.reset_index(drop=True), alone.reset_index(drop=True))
 
 
 @pytest.mark.parametrize(("vary", "message"), [

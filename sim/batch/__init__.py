@@ -140,8 +140,9 @@ def run_batch(
         "replicates": replicates,
         "seeds": seeds,
         "parameters": draw_info,
-        "scenarios": {s.name: {"digest": digest({**s.resolved(), "draws": identity}), "resolved": s.resolved(),
-                               "stated_parameters": sorted(stated_parameters(s))}
+        "scenarios": {s.name: {"digest": digest({**s.resolved(), "draws": identity,
+                                                 "stated_parameters": sorted(stated_parameters(s))}),
+                               "resolved": s.resolved(), "stated_parameters": sorted(stated_parameters(s))}
                       for s in loaded},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "provenance": provenance(),

@@ -28,8 +28,10 @@ MAX_WORKERS = 256
 WORKER_ATTEMPTS = 3
 
 
-#: Version of the manifest's digests; a folder made with another version is not extended.
-MANIFEST_FORMAT = 2
+#: Version of the manifest's digests; a folder made with another version is not extended. 3: a scenario's
+#: digest covers the parameters it states (which the posterior draws leave alone), since explorations made
+#: by version 2 stated every parameter and so ran without their draws.
+MANIFEST_FORMAT = 3
 
 
 

@@ -163,16 +163,19 @@ def parse_vary(item: str, scenario: Scenario) -> Vary:
 def at(scenario: Scenario, values: dict[str, float], given: str = "--vary") -> Scenario:
     """The scenario with some numeric fields set (whole numbers rounded for integer fields), validated.
 
+    Only what the scenario states and the fields set here count as stated: a parameter the scenario
+    leaves at its default is still drawn from the posterior in a batch (:func:`sim.posterior.stated_parameters`).
+
     Raises:
         ScenarioError: a value the schema refuses, naming the field and ``given``.
     """
-    data = scenario.model_dump()
+    data = scenario.model_dump(exclude_unset=True)
     for path, value in values.items():
         field, annotation = field_kind(path) or (path, float)
         *parents, last = field.split(".")
         node = data
         for part in parents:
-            node = node[part]
+            node = node.setdefault(part, {})
         node[last] = int(round(value)) if annotation is int else float(value)
     return build_scenario(data, f"scenario {scenario.name}", {field_kind(p)[0]: given for p in values})
 
