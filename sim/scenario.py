@@ -331,7 +331,7 @@ def scenario_from_resolved(data: dict[str, Any], origin: Path | str = "resolved 
     try:
         return Scenario.model_validate_json(json.dumps(data))
     except ValidationError as error:
-        raise _validation_error(error, origin, {}) from None
+        raise _validation_error(error, origin, {}, {}) from None
 
 
 def scenario_toml(scenario: Scenario, comment: str = "") -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sim.run import simulate
-from sim.scenario import SCENARIOS_DIR, load_scenario
+from sim.scenario import SCENARIOS_DIR, ScenarioError, load_scenario, scenario_from_resolved
 
 BASELINE = "baseline_2011"
 ALL = sorted(SCENARIOS_DIR.glob("*.toml"))
@@ -103,3 +103,11 @@ def test_counterfactual_runs_30_days_with_its_levers_in_force(path: Path) -> Non
     assert len(result.daily) == 30
     law = scenario.levers.religion_law
     assert (result.daily["law_intensity"].iloc[-1] > 0) == law.enabled
+
+
+def test_a_stored_scenario_with_a_bad_value_is_refused_naming_the_field() -> None:
+    data = load_scenario(SCENARIOS_DIR / "baseline_2011.toml").resolved()
+    assert scenario_from_resolved(data, "a stored run").resolved() == data
+    data["parameters"]["legitimacy"] = 7.0
+    with pytest.raises(ScenarioError, match=r"a stored run.*parameters\.legitimacy"):
+        scenario_from_resolved(data, "a stored run")
