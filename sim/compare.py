@@ -11,6 +11,7 @@ are defined in :mod:`sim.outcomes`; reports are written by :mod:`sim.report`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -64,9 +65,14 @@ class Effect:
 
 
 def paired_effect(differences: np.ndarray, seed: int = 0) -> tuple[float, float, float]:
-    """Mean paired difference and its 90 % percentile-bootstrap interval (seeds resampled)."""
+    """Mean paired difference and its 90 % percentile-bootstrap interval (seeds resampled).
+
+    One pair gives no interval (not a number): it would otherwise read as an effect known exactly.
+    """
     mean = float(np.mean(differences))
-    if len(differences) < 2 or np.all(differences == differences[0]):
+    if len(differences) < 2:
+        return mean, math.nan, math.nan
+    if np.all(differences == differences[0]):
         return mean, mean, mean
     boot = stats.bootstrap(
         (differences,), np.mean, confidence_level=CONFIDENCE, n_resamples=2000, method="percentile",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +14,7 @@ from typer.testing import CliRunner
 from figure_checks import check_every_exported_figure, overlaps, unlabelled_axes
 from sim.batch import BatchResult, run_batch
 from sim.cli.main import app
-from sim.compare import Effect, compare_batch
+from sim.compare import Effect, compare_batch, paired_effect
 from sim.data import ObservedData
 from sim.events import monthly_series
 from sim.outcomes import BY_NAME
@@ -103,6 +105,21 @@ def test_report_shows_prior_effects_and_attribution_when_present(four_scenarios:
     plain = tmp_path / "plain.md"
     write_comparison_report(plain, batch, effects, baseline)
     assert "prior" not in plain.read_text().lower()
+
+
+def test_the_reports_count_the_prior_pairs_and_one_pair_gives_no_interval(four_scenarios: BatchResult,
+                                                                          tmp_path: Path) -> None:
+    mean, low, high = paired_effect(np.array([16.0]))
+    assert mean == 16.0 and math.isnan(low) and math.isnan(high)
+    mean, low, high = paired_effect(np.array([1.0, 3.0, 2.0, 6.0]))
+    assert low < mean < high
+    batch, effects, baseline = compare_batch(four_scenarios.root)
+    one = [dataclasses.replace(e, prior_effect=16.0, prior_low=math.nan, prior_high=math.nan, prior_pairs=1)
+           for e in effects]
+    write_comparison_report(tmp_path / "r.md", batch, one, baseline)
+    text = " ".join((tmp_path / "r.md").read_text().split())
+    assert f"Pairs: {effects[0].pairs} under the posterior, 1 under the prior" in text
+    assert "one pair gives no interval under the prior" in text and "[+16.0, +16.0]" not in text
 
 
 def test_compare_prints_units_a_legend_and_why_p_worse_is_blank(four_scenarios: BatchResult, tmp_path: Path) -> None:

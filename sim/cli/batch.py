@@ -132,8 +132,9 @@ def _pairs_note(effects: list[Effect]) -> str:
     kept = {e.prior_pairs for e in effects if e.prior_pairs is not None}
     if not kept:
         return ""
+    single = "; one pair gives no interval under the prior" if max(kept) < 2 else ""
     return (f" Pairs: {max(e.pairs for e in effects)} under the posterior (its draws already passed the constraint in "
-            f"the calibration), {max(kept)} under the prior.")
+            f"the calibration), {max(kept)} under the prior{single}.")
 
 
 def origins_table(effects: list[Effect], baseline: str) -> Table | None:

@@ -43,6 +43,20 @@ def interval(low: float | None, high: float | None, signed: bool = True) -> str:
     return f"[{number(low, signed)}, {number(high, signed)}]"
 
 
+def pairs_text(part: pd.DataFrame) -> str:
+    """How many pairs a counterfactual's effects rest on, under the posterior and (when reported) the prior."""
+    text = f"{int(part['pairs'].max())}"
+    prior = part["prior_pairs"].dropna()
+    if prior.empty:
+        return text
+    kept = int(prior.max())
+    text += (f" under the posterior, {kept} under the prior (the pairs whose baseline run keeps open support "
+             "plausible)")
+    if kept < 2:
+        text += "; one pair gives no interval under the prior"
+    return text
+
+
 def effects_tables(effects: list[Effect], baseline: str) -> list[Block]:
     """One table per counterfactual, outcomes by plain-language name with units, and notes on blank cells."""
     frame = effects_frame(effects)
@@ -64,7 +78,7 @@ def effects_tables(effects: list[Effect], baseline: str) -> list[Block]:
             shown["Effect under the prior"] = part["prior_effect"].map(lambda v: number(v, True))
             shown[f"Prior {INTERVAL} interval"] = [interval(lo, hi) for lo, hi in
                                                         zip(part["prior_low"], part["prior_high"], strict=True)]
-        notes = [f"Pairs: {int(part['pairs'].max())}. Outcomes and units are defined in `{OUTCOMES_DOC}`."]
+        notes = [f"Pairs: {pairs_text(part)}. Outcomes and units are defined in `{OUTCOMES_DOC}`."]
         blank = [o for o, p in zip(part["outcome"], part["p_worse"], strict=True) if p is None or pd.isna(p)]
         if blank:
             reasons: dict[str, list[str]] = {}
