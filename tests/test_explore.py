@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from figure_checks import check_every_exported_figure
-from sim.batch import run_batch
+from sim.batch import BatchError, run_batch
 from sim.batch.replay import replay
 from sim.cli.main import app
 from sim.explore import efficient, load_exploration, run_exploration
@@ -92,6 +92,19 @@ def test_a_point_at_the_base_settings_runs_as_a_batch_of_the_base_does(tmp_path:
     alone = batch.daily.drop(columns="scenario").sort_values(["seed", "date"])
     assert sorted(set(alone["seed"])) == sorted(set(explored["seed"])) and len(set(alone["seed"])) == 3
     pd.testing.assert_frame_equal(explored.reset_index(drop=True), alone.reset_index(drop=True))
+
+
+def test_a_batch_and_an_exploration_never_share_a_folder(tmp_path: Path) -> None:
+    run_exploration(["baseline_2011"], ["levers.sweeps.size=0:100:2"], replicates=1, out=tmp_path / "x",
+                    overrides=QUICK)
+    before = sorted(path.relative_to(tmp_path) for path in (tmp_path / "x").rglob("*"))
+    refused = CliRunner().invoke(app, ["batch", "baseline_2011", "--replicates", "1", "--out", str(tmp_path / "x")])
+    assert refused.exit_code == 2 and "holds an exploration" in refused.output, refused.output
+    assert sorted(path.relative_to(tmp_path) for path in (tmp_path / "x").rglob("*")) == before
+    run_batch(["baseline_2011"], replicates=1, out=tmp_path / "b", overrides=QUICK)
+    with pytest.raises(BatchError, match="holds a batch"):
+        run_exploration(["baseline_2011"], ["levers.sweeps.size=0:100:2"], replicates=1, out=tmp_path / "b",
+                        overrides=QUICK)
 
 
 @pytest.mark.parametrize(("vary", "message"), [

@@ -271,6 +271,10 @@ def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
 def _merged_manifest(existing: dict[str, Any], manifest: dict[str, Any], path: Path) -> dict[str, Any]:
     """The manifest of a folder extended by this batch; a BatchError when it holds a different batch."""
     another = "; use another --out folder"
+    if ("exploration" in existing) != ("exploration" in manifest):
+        held, asked = (("an exploration (made by kazsim explore)", "a batch") if "exploration" in existing
+                       else ("a batch (made by kazsim batch)", "an exploration"))
+        raise BatchError(f"{path}: this folder holds {held}; {asked} cannot be added to it{another}")
     if existing.get("format") != manifest["format"]:
         mismatched = [name for name, scenario in manifest["scenarios"].items()
                       if name in existing["scenarios"] and existing["scenarios"][name]["digest"] != scenario["digest"]]
