@@ -85,11 +85,13 @@ def mean_intervals(groups: pd.core.groupby.SeriesGroupBy, seed: int = 0) -> pd.D
     """Per group: the mean and its 90 % percentile-bootstrap interval (values resampled within the group).
 
     Unlike a normal-theory interval, it stays within the values' range: a count's interval never goes below zero.
+    Each group is resampled from the same stream after sorting its values, so groups with the same values (design
+    points that ran identically) get the same interval, whatever the order of groups and runs.
     """
-    rng = np.random.default_rng(seed)
     rows = {}
     for key, values in groups:
-        data = values.dropna().to_numpy(dtype=float)
+        rng = np.random.default_rng(seed)
+        data = np.sort(values.dropna().to_numpy(dtype=float))
         if len(data) < 2 or np.all(data == data[0]):
             mean = float(data.mean()) if len(data) else float("nan")
             rows[key] = (mean, mean, mean)

@@ -18,7 +18,7 @@ from figure_checks import check_every_exported_figure
 from sim.batch import BatchError, run_batch
 from sim.batch.replay import replay
 from sim.cli.main import app
-from sim.explore import efficient, load_exploration, run_exploration
+from sim.explore import efficient, load_exploration, point_summary, run_exploration
 from sim.report.explore_report import write_exploration_report
 from sim.scenario import load_scenario
 
@@ -185,6 +185,17 @@ def test_a_latin_hypercube_spreads_each_fields_levels_and_grows_by_blocks(tmp_pa
     grown = run_exploration(["baseline_2011"], vary, replicates=1, out=tmp_path / "x", overrides=QUICK, points=9)
     assert set(first.points["point"]) <= set(grown.points["point"]) and len(grown.points) >= 8
     assert grown.batch.manifest["exploration"]["blocks"] == [5, 4]
+
+
+def test_points_that_ran_alike_get_the_same_interval_whatever_the_order() -> None:
+    ran = [3.1, 9.7, 4.3, 12.9, 7.05, 0.4, 5.55, 2.2]
+    runs = pd.DataFrame({"base": "b", "point": ["p3"] * 8 + ["p1"] * 8 + ["p2"] * 8,
+                         "levers.sweeps.size": [200] * 8 + [0] * 8 + [100] * 8,
+                         "attacks": [1.5, 2.0, 8.25, 5.0, 6.0, 0.1, 3.3, 4.4, *ran, *reversed(ran)]})
+    summary = point_summary(runs, ["levers.sweeps.size"], "attacks").set_index("point")
+    assert summary.loc["p1", ["mean", "mean_low", "mean_high"]].tolist() == \
+        summary.loc["p2", ["mean", "mean_low", "mean_high"]].tolist()
+    assert summary.loc["p1", "mean_low"] < summary.loc["p1", "mean"] < summary.loc["p1", "mean_high"]
 
 
 def test_the_frontier_keeps_the_points_no_other_beats_in_both() -> None:
