@@ -20,15 +20,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.attribution import pair_attribution
+from sim.attribution import MIN_PAIRS, pair_attribution
 from sim.batch import BatchError, BatchResult, load_batch
 from sim.events import ATTACK_KINDS, DEATH_COLUMNS
 from sim.outcomes import BY_NAME, OUTCOMES, outcomes_per_run
 from sim.posterior import plausible_support
 
 __all__ = ["CONFIDENCE", "INTERVAL", "Effect", "compare_batch", "compare_outcomes", "effects_frame", "explain",
-           "mean_intervals", "monthly_runs", "monthly_summary", "outcomes_per_run", "paired_effect", "prior_effects",
-           "prior_folder"]
+           "mean_intervals", "missing_attribution", "monthly_runs", "monthly_summary", "outcomes_per_run",
+           "paired_effect", "prior_effects", "prior_folder"]
 
 CONFIDENCE = 0.90
 #: The interval's level as reports write it.
@@ -247,6 +247,17 @@ def explain(effects: list[Effect], table: pd.DataFrame, batch: BatchResult, base
                            **({} if other is None else {"prior_effect": other.effect, "prior_low": other.low,
                                                           "prior_high": other.high, "prior_pairs": other.pairs})))
     return out
+
+
+def missing_attribution(effects: list[Effect]) -> str | None:
+    """Why no effect says what its spread depends on, when too few pairs are the reason (else None)."""
+    if not effects or any(e.attribution for e in effects):
+        return None
+    pairs = max(e.pairs for e in effects)
+    if pairs >= MIN_PAIRS:
+        return None
+    return (f"What each effect's spread depends on is not estimated: the variance shares need at least {MIN_PAIRS} "
+            f"pairs, and this comparison has {pairs}; run more replicates.")
 
 
 def prior_folder(root: Path | str) -> Path:

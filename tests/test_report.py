@@ -130,6 +130,14 @@ def test_compare_prints_units_a_legend_and_why_p_worse_is_blank(four_scenarios: 
     assert "docs/outcomes.md" in text and "blank where more is neither better nor worse" in text
     assert "Uninvolved detained" in text and "people" in text and "Wrote" in text
     assert (tmp_path / "out" / "report_files" / "effects.csv").is_file()
+    why = "the variance shares need at least 30 pairs, and this comparison has 4"
+    assert why in text and why in " ".join(report.read_text().split())
+
+
+def test_compare_of_a_missing_folder_says_it_is_missing(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["compare", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "nowhere: no such batch folder" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
 def test_a_report_with_an_unknown_suffix_is_refused_before_any_work(four_scenarios: BatchResult,

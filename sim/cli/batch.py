@@ -21,7 +21,7 @@ from rich.table import Table
 from sim.batch import BatchError, BatchProgress, BatchResult, check_batch_size, run_batch
 from sim.cli.common import console, error_console, print_error, reports_input_errors
 from sim.cli.run import PARAMETERS_HELP
-from sim.compare import Effect, compare_batch, prior_folder
+from sim.compare import Effect, compare_batch, missing_attribution, prior_folder
 from sim.data import ObservedData
 from sim.events import monthly_series
 from sim.outcomes import BLANK_P_WORSE, BY_NAME, OUTCOMES_DOC
@@ -192,6 +192,9 @@ def compare(
         report_format(report)
 
     check_batch_size(replicates, workers)
+    if len(inputs) == 1 and not inputs[0].exists():
+        raise BatchError(f"{inputs[0]}: no such batch folder (compare takes a batch folder, or two or more scenario "
+                         "files)")
     if len(inputs) == 1 and inputs[0].is_dir():
         root = inputs[0]
     elif len(inputs) >= 2 and all(p.suffix == ".toml" or not p.exists() for p in inputs):
@@ -218,6 +221,8 @@ def compare(
     origins = origins_table(effects, base)
     if origins is not None:
         console.print(origins)
+    if (why := missing_attribution(effects)) is not None:
+        console.print(why, markup=False, highlight=False)
     if result.failures:
         print_warning(f"{len(result.failures)} failed run(s) are excluded; see {root / 'failures'}")
     if report is not None:

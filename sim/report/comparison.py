@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.batch import BatchResult
-from sim.compare import INTERVAL, MONTHLY, Effect, effects_frame, monthly_summary
+from sim.compare import INTERVAL, MONTHLY, Effect, effects_frame, missing_attribution, monthly_summary
 from sim.outcomes import BY_NAME, OUTCOMES_DOC
 from sim.report import style
 from sim.report.document import Block, FigureBlock, Heading, Paragraph, TableBlock, write_document
@@ -95,7 +95,8 @@ def attribution_blocks(effects: list[Effect]) -> list[Block]:
     """Per counterfactual, each headline outcome's variance shares by parameter (when the effects carry them)."""
     attributed = [e for e in effects if e.attribution]
     if not attributed:
-        return []
+        why = missing_attribution(effects)
+        return [] if why is None else [Heading("Which parameters the effects depend on"), Paragraph(why)]
     blocks: list[Block] = [Heading("Which parameters the effects depend on"),
                            Paragraph("Share of the variance of the single-pair effects each parameter accounts "
                                      f"for (the {MAX_ATTRIBUTED} largest shown).")]
