@@ -109,6 +109,8 @@ def test_discover_command_writes_the_report_and_names_the_restricting_dimensions
     text = " ".join(result.output.split())
     assert "levers.sweeps.size" in text.partition("It restricts")[2][:300] and "coverage" in text and "density" in text
     assert "kazsim run --from" in text and len(checked) == 2
+    leaves = text.partition("It leaves ")[2].partition(" unrestricted")[0]
+    assert leaves.startswith("the other ") and "dimensions" in leaves, leaves  # counted, not a wall of names
     folder = tmp_path / "d_files"
     assert {p.name for p in folder.iterdir()} >= {"peeling_trajectory.svg", "box.svg", "cases.csv", "trajectory.csv"}
     assert "| Dimension | Restricts | Box | Explored | Quasi-p |" in report.read_text()

@@ -82,6 +82,10 @@ def limits_table(discovery: Discovery) -> pd.DataFrame:
     })
 
 
+#: Most unrestricted dimensions the summary names one by one; beyond it, it counts them (the table lists them all).
+LISTED_UNRESTRICTED = 6
+
+
 def summary_sentences(discovery: Discovery, min_density: float, source: str) -> list[str]:
     """The finding in words: how often the condition holds, the box's statistics, what restricts and what not."""
     cases, stats = discovery.cases, discovery.box.stats
@@ -107,7 +111,10 @@ def summary_sentences(discovery: Discovery, min_density: float, source: str) -> 
     if weak:
         restricts += (" The restriction of " + ", ".join(f"`{name}`" for name in weak) + f" is not significant "
                       f"(quasi-p at or above {SIGNIFICANT:g}): chance alone could give it.")
-    if others:
+    if len(others) > LISTED_UNRESTRICTED:
+        restricts += (f" It leaves the other {len(others)} dimensions unrestricted (the table lists them): narrowing "
+                      "them would not make the box denser.")
+    elif others:
         restricts += " It leaves " + ", ".join(f"`{name}`" for name in others) + " unrestricted: narrowing them " \
                      "would not make the box denser."
     return [found, chosen, restricts]
