@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 import sim.batch
 import sim.batch.executors
 import sim.run
 from sim.batch import load_batch, run_batch
+from sim.cli.main import app
 from sim.compare import compare_outcomes, outcomes_per_run
 
 if TYPE_CHECKING:
@@ -94,10 +96,6 @@ def test_a_run_that_raises_is_recorded_and_the_batch_completes(tmp_path: Path, m
 
 
 def test_cli_batch_exit_status_reports_failures(tmp_path: Path, monkeypatch) -> None:
-    from typer.testing import CliRunner
-
-    from sim.cli.main import app
-
     real = sim.run.simulate
 
     def flaky(scenario, seed=None, **kwargs):
@@ -112,6 +110,19 @@ def test_cli_batch_exit_status_reports_failures(tmp_path: Path, monkeypatch) -> 
     assert result.exit_code == 1
     assert "no_sweeps seed 2011" in result.output and "injected" in result.output
     assert len(load_batch(tmp_path / "o").runs) == 3
+
+
+@pytest.mark.parametrize(("mode", "said"), [
+    ("posterior", "calibrated parameters were drawn from the posterior"),
+    ("prior", "parameters were all drawn from their priors"),
+    ("point", "Every run used the posterior mean of"),
+    ("scenario", "Every run used the scenario files' own parameter values"),
+])
+def test_batch_says_how_its_runs_chose_their_parameters(tmp_path: Path, mode: str, said: str) -> None:
+    result = CliRunner().invoke(app, ["batch", "baseline_2011", "--replicates", "1", "--workers", "1", "--parameters",
+                                      mode, "--out", str(tmp_path / "o"), *(f"--set={o}" for o in QUICK)])
+    assert result.exit_code == 0, result.output
+    assert said in " ".join(result.output.split())
 
 
 @pytest.mark.slow

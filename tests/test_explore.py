@@ -231,5 +231,6 @@ def test_explore_command_prints_the_points_and_writes_the_report(tmp_path: Path)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "3 design points × 1 scenario(s) × 2 replicates: 6/6 runs complete" in text
+    assert "Each replicate's calibrated parameters were drawn from the posterior" in text
     assert "Uninvolved detained (people)" in text and "front" in text
     assert (tmp_path / "r_files" / "frontier.svg").is_file()

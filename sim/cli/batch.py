@@ -27,6 +27,7 @@ from sim.events import monthly_series
 from sim.outcomes import BLANK_P_WORSE, BY_NAME, OUTCOMES_DOC
 from sim.parameters import BY_NAME as BY_PARAMETER
 from sim.report import interval, number, report_format, write_comparison_report
+from sim.report.methods import parameter_sentence
 from sim.scenario import load_scenario
 
 
@@ -92,6 +93,7 @@ def batch(
     per = result.runs.groupby("scenario").size()
     console.print(f"{out}: " + ", ".join(f"{name} {per.get(name, 0)}/{replicates} runs" for name in result.scenarios),
                   markup=False, highlight=False)
+    console.print(parameters_line(result), markup=False, highlight=False)
     if result.failures:
         for failure in result.failures:
             print_error(f"{failure['scenario']} seed {failure['seed']}: {failure['error']}", label="failed",
@@ -135,6 +137,11 @@ def _pairs_note(effects: list[Effect]) -> str:
     single = "; one pair gives no interval under the prior" if max(kept) < 2 else ""
     return (f" Pairs: {max(e.pairs for e in effects)} under the posterior (its draws already passed the constraint in "
             f"the calibration), {max(kept)} under the prior{single}.")
+
+
+def parameters_line(result: BatchResult) -> str:
+    """How the folder's runs chose their parameters (posterior draws, prior, posterior mean or the files')."""
+    return parameter_sentence(result.manifest.get("parameters", {}), result.runs["seed"].nunique()).replace("`", "")
 
 
 def origins_table(effects: list[Effect], baseline: str) -> Table | None:

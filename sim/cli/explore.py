@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from sim.batch import check_batch_size
-from sim.cli.batch import RUNS_PER_TASK_HELP, batch_progress, print_warning, stage_progress
+from sim.cli.batch import RUNS_PER_TASK_HELP, batch_progress, parameters_line, print_warning, stage_progress
 from sim.cli.common import console, error_console, print_error, reports_input_errors
 from sim.cli.run import PARAMETERS_HELP
 from sim.discover import discover as discover_in
@@ -104,6 +104,7 @@ def explore(
     finally:
         bar.stop()
     console.print(result_line(result, replicates), markup=False, highlight=False)
+    console.print(parameters_line(result.batch), markup=False, highlight=False)
     if not result.batch.runs.empty:
         console.print(points_table(result, x, y))
     if report is not None and not result.batch.runs.empty:

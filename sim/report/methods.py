@@ -73,6 +73,9 @@ def parameter_sentence(draws: dict[str, Any], seeds: int) -> str:
     if mode == "point":
         return (f"Every run used the posterior mean of `{draws.get('posterior')}` (sha256 "
                 f"{str(draws.get('posterior_sha256'))[:12]}…): effects carry no parameter uncertainty.")
+    if mode == "prior":
+        return ("Each replicate's parameters were all drawn from their priors (what the model assumes before the "
+                "2011 record is seen), the same draw for replicate i of every scenario.")
     return "Every run used the scenario files' own parameter values (no posterior): effects carry no parameter " \
            "uncertainty."
 
