@@ -56,6 +56,10 @@ def test_kazsim_run_from_writes_the_stored_run_and_says_it_is_identical(batch: B
     record = json.loads((out / "run.json").read_text())
     assert record["parameters"]["mode"] == "replay" and record["parameters"]["scenario"] == "other"
     assert record["resolved"]["levers"]["sweeps"]["enabled"] is False
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in result.output.splitlines()
+            if line.count("│") == 5}
+    assert "people_arrested" in rows and "arrests" not in rows  # the outcome names discover's --where takes
+    assert rows["uninvolved_people_detained"] == str(int(stored["detained_uninvolved"].sum()))
 
 
 def test_a_record_without_its_draw_replays_from_the_posterior_it_names_unless_that_changed(

@@ -15,6 +15,7 @@ from sim.cli.common import console, error_console, print_error, reports_input_er
 from sim.data import ObservedData
 from sim.errors import KazsimInputError
 from sim.events import totals
+from sim.outcomes import BY_NAME, OUTCOMES_DOC, RENAMED
 from sim.run import OUTPUT_FILES, RunResult, simulate, write_outputs
 from sim.scenario import MAX_DAYS, load_scenario, scenario_from_resolved
 
@@ -144,10 +145,14 @@ def comparison_table(result: RunResult) -> Table:
     simulated = totals(result.events)
     seed_totals = totals(observed.seed_incidents)
     all_totals = totals(observed.incidents)
-    table = Table(title=title, header_style="bold")
+    table = Table(title=title, header_style="bold", caption_justify="left",
+                  caption=f"Rows named as outcomes are defined, with their units, in {OUTCOMES_DOC} (the names "
+                          "discover's --where takes). The record does not count uninvolved detainees (-).")
     table.add_column("")
     for header in ("simulated", "observed 2011 (seed)", "observed 2011 (all)"):
         table.add_column(header, justify="right")
     for name in simulated.index:
-        table.add_row(name, str(simulated[name]), str(seed_totals[name]), str(all_totals[name]))
+        table.add_row(RENAMED.get(name, name), str(simulated[name]), str(seed_totals[name]), str(all_totals[name]))
+    uninvolved = BY_NAME["uninvolved_people_detained"]
+    table.add_row(uninvolved.name, str(int(result.daily["detained_uninvolved"].sum())), "-", "-")
     return table
