@@ -422,6 +422,22 @@ def test_growing_refuses_another_base_seed_scenario_or_parameters(tmp_path: Path
     assert (out / "manifest.json").read_bytes() == manifest
 
 
+def test_a_folder_made_before_stated_parameters_were_digested_is_read_but_not_grown(tmp_path: Path) -> None:
+    from sim.batch import BatchError
+    from sim.batch.plan import digest, draw_identity
+
+    out = tmp_path / "b"
+    run_batch(["baseline_2011"], replicates=2, out=out, workers=1, overrides=QUICK)
+    manifest = json.loads((out / "manifest.json").read_text())
+    identity = draw_identity(manifest["parameters"])
+    for scenario in manifest["scenarios"].values():  # as format 2 wrote them
+        scenario["digest"] = digest({**scenario["resolved"], "draws": identity})
+    (out / "manifest.json").write_text(json.dumps({**manifest, "format": 2}, indent=2))
+    assert len(load_batch(out).runs) == 2
+    with pytest.raises(BatchError, match=r"made by an earlier version of kazsim \(field 'format' is 2, not 3\)"):
+        run_batch(["baseline_2011"], replicates=3, out=out, workers=1, overrides=QUICK)
+
+
 def test_posterior_draw_depends_on_the_seed_alone() -> None:
     weights = np.array([0.5, 0.3, 0.2])
     draws = [sim.batch.particle_for_seed(weights, seed) for seed in range(10_000)]
