@@ -71,6 +71,14 @@ def _warn_with_python_warnings(message: str) -> None:
     warnings.warn(message, BatchFolderWarning, stacklevel=3)
 
 
+def _scenario_record(scenario: Scenario, draws: dict[str, Any]) -> dict[str, Any]:
+    """A scenario's manifest entry: its settings, the parameters it states (which draws leave alone) and the digest
+    of both with the draws' identity, which a folder's runs must share to be extended."""
+    resolved, stated = scenario.resolved(), sorted(stated_parameters(scenario))
+    return {"digest": digest({**resolved, "draws": draws, "stated_parameters": stated}), "resolved": resolved,
+            "stated_parameters": stated}
+
+
 def run_batch(
     scenarios: Sequence[Scenario | str | Path],
     replicates: int = DEFAULT_REPLICATES,
@@ -140,10 +148,7 @@ def run_batch(
         "replicates": replicates,
         "seeds": seeds,
         "parameters": draw_info,
-        "scenarios": {s.name: {"digest": digest({**s.resolved(), "draws": identity,
-                                                 "stated_parameters": sorted(stated_parameters(s))}),
-                               "resolved": s.resolved(), "stated_parameters": sorted(stated_parameters(s))}
-                      for s in loaded},
+        "scenarios": {s.name: _scenario_record(s, identity) for s in loaded},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "provenance": provenance(),
         **(manifest_extra or {}),
